@@ -1,0 +1,175 @@
+"""Staff directory: who works here, their role, Slack id and credentials (licenses, registrations)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy import delete, insert, select, update
+
+from assistant import audit
+from assistant.errors import InvalidInput, NotFound
+from assistant.roles import Role
+from assistant.store import Store
+from assistant.store.tables import staff as staff_table
+from assistant.store.tables import staff_credentials
+
+
+class Credential(BaseModel):
+    type: str = Field(min_length=1, description="e.g. pharmacist_license, ptcb_cpht, bls")
+    number: str | None = None
+    expires: date | None = None
+
+
+class StaffMember(BaseModel):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(min_length=1)
+    role: Role
+    site: str | None = None
+    slack_user_id: str | None = None
+    credentials: list[Credential] = Field(default_factory=list)
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
+
+
+class StaffImportResult(BaseModel):
+    added: int
+    updated: int
+    total: int
+
+
+def _first_error(exc: ValidationError, where: str) -> InvalidInput:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    return InvalidInput(f"{where}: field '{loc}': {err['msg']}")
+
+
+def parse_staff_file(path: Path) -> list[StaffMember]:
+    """Validate the whole file first; a bad entry rejects the file (nothing half-imported)."""
+    if not path.is_file():
+        raise InvalidInput(f"staff file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise InvalidInput(f"{path.name}: not valid YAML{where}") from exc
+    items = data.get("staff") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise InvalidInput(f"{path.name}: expected a list of staff (or a 'staff:' key holding one)")
+    members: list[StaffMember] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        label = f"{path.name}: staff[{i}]" + (f" ({item.get('id')})" if isinstance(item, dict) else "")
+        if not isinstance(item, dict):
+            raise InvalidInput(f"{label}: expected a mapping")
+        try:
+            member = StaffMember.model_validate(item)
+        except ValidationError as exc:
+            raise _first_error(exc, label) from None
+        if member.id in seen:
+            raise InvalidInput(f"{label}: duplicate id '{member.id}'")
+        seen.add(member.id)
+        members.append(member)
+    return members
+
+
+def import_staff(store: Store, path: Path, *, actor: str = "cli") -> StaffImportResult:
+    members = parse_staff_file(path)
+    added = updated = 0
+    with store.begin() as conn:
+        existing = set(conn.execute(select(staff_table.c.id)).scalars())
+        for m in members:
+            row = {"name": m.name, "role": m.role.value, "site": m.site, "slack_user_id": m.slack_user_id}
+            if m.id in existing:
+                conn.execute(update(staff_table).where(staff_table.c.id == m.id).values(**row))
+                conn.execute(delete(staff_credentials).where(staff_credentials.c.staff_id == m.id))
+                updated += 1
+            else:
+                conn.execute(insert(staff_table).values(id=m.id, **row))
+                added += 1
+            for c in m.credentials:
+                conn.execute(insert(staff_credentials).values(staff_id=m.id, **c.model_dump()))
+        audit.record(
+            conn,
+            actor=actor,
+            action="staff.import",
+            target=path.name,
+            detail={"added": added, "updated": updated},
+        )
+    return StaffImportResult(added=added, updated=updated, total=len(members))
+
+
+def list_staff(store: Store, *, site: str | None = None, role: Role | None = None) -> list[StaffMember]:
+    with store.begin() as conn:
+        q = select(staff_table).order_by(staff_table.c.id)
+        if site:
+            q = q.where(staff_table.c.site == site)
+        if role:
+            q = q.where(staff_table.c.role == role.value)
+        rows = conn.execute(q).mappings().all()
+        creds = conn.execute(select(staff_credentials).order_by(staff_credentials.c.id)).mappings().all()
+    by_staff: dict[str, list[Credential]] = {}
+    for c in creds:
+        by_staff.setdefault(c["staff_id"], []).append(
+            Credential(type=c["type"], number=c["number"], expires=c["expires"])
+        )
+    return [
+        StaffMember(
+            id=r["id"],
+            name=r["name"],
+            role=Role(r["role"]),
+            site=r["site"],
+            slack_user_id=r["slack_user_id"],
+            credentials=by_staff.get(r["id"], []),
+        )
+        for r in rows
+    ]
+
+
+def get_staff(store: Store, staff_id: str) -> StaffMember:
+    for member in list_staff(store):
+        if member.id == staff_id:
+            return member
+    raise NotFound(f"unknown staff id '{staff_id}' (see: rxdesk staff list)")
+
+
+def find_by_slack_user(store: Store, slack_user_id: str) -> StaffMember | None:
+    with store.begin() as conn:
+        staff_id = conn.execute(
+            select(staff_table.c.id).where(staff_table.c.slack_user_id == slack_user_id)
+        ).scalar_one_or_none()
+    return get_staff(store, staff_id) if staff_id else None
+
+
+def set_credential_expiry(
+    store: Store, staff_id: str, cred_type: str, expires: date, *, actor: str, number: str | None = None
+) -> Credential:
+    """Record a renewal: the credential of that type gets its new expiry (created if absent)."""
+    get_staff(store, staff_id)
+    with store.begin() as conn:
+        existing = conn.execute(
+            select(staff_credentials.c.id).where(
+                staff_credentials.c.staff_id == staff_id, staff_credentials.c.type == cred_type
+            )
+        ).scalar_one_or_none()
+        values: dict[str, object] = {"expires": expires}
+        if number is not None:
+            values["number"] = number
+        if existing is None:
+            conn.execute(insert(staff_credentials).values(staff_id=staff_id, type=cred_type, **values))
+        else:
+            conn.execute(update(staff_credentials).where(staff_credentials.c.id == existing).values(**values))
+        audit.record(
+            conn,
+            actor=actor,
+            action="staff.credential_renewed",
+            target=staff_id,
+            detail={"type": cred_type, "expires": expires.isoformat()},
+        )
+    return next(c for c in get_staff(store, staff_id).credentials if c.type == cred_type)

@@ -1,0 +1,70 @@
+"""Engine creation and the ``Store`` handle every service receives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+
+from assistant.config import Settings
+from assistant.errors import InvalidInput
+
+
+@dataclass
+class Store:
+    """A migrated database plus the data directory that holds files next to it."""
+
+    engine: Engine
+    data_dir: Path
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction: committed on success, rolled back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> Store:
+    """Open (and by default migrate) the store named by the settings."""
+    from assistant.store.migrations import migrate as run_migrations
+
+    settings.ensure_dirs()
+    engine = make_engine(settings.db_url)
+    store = Store(engine=engine, data_dir=settings.data_dir)
+    if migrate:
+        try:
+            run_migrations(store)
+        except OperationalError as exc:
+            engine.dispose()
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+            raise InvalidInput(f"cannot open database: {first}") from exc
+    return store
