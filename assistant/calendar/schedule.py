@@ -1,0 +1,158 @@
+"""Pure recurrence: due dates of fixed-calendar, rolling and one-off schedules.
+
+Month ends and leap days (a decision the RFC leaves to us): RFC 5545 says an instance that falls on
+a date that does not exist (Feb 29 in a non-leap year, the 31st of a 30-day month) is *skipped*, so a
+yearly rule started 2024-02-29 would next fall due in 2028 and a monthly rule started on the 31st
+would skip seven months a year. For compliance deadlines that is never what the regulator means, so
+simple MONTHLY/YEARLY rules (FREQ, INTERVAL, COUNT, UNTIL only) are computed from the anchor with
+``relativedelta``, which *clamps* to the last day of a short month: 2024-02-29 yearly gives
+2025-02-28, 2026-02-28, 2027-02-28, 2028-02-29; Jan 31 monthly gives Feb 28/29, Mar 31, Apr 30.
+Each date is computed from the anchor (never chained), so a series never drifts off the month end.
+Rules with BY* parts are taken literally via ``dateutil.rrule`` (write ``BYMONTHDAY=-1`` for "last
+day of the month"). Rolling schedules add an ISO 8601 duration to the completion date, also with
+``relativedelta`` (2026-01-31 + P1M = 2026-02-28).
+
+All dates here are calendar dates: there is no time of day, so DST changes cannot move a due date;
+"today" is decided by the caller in the site's time zone.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import rrule, rrulestr
+
+_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+_FREQS = {"YEARLY", "MONTHLY", "WEEKLY", "DAILY"}
+_SIMPLE_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST"}
+
+
+def parse_duration(text: str) -> relativedelta:
+    """An ISO 8601 date duration (``P2Y``, ``P6M``, ``P1Y6M``, ``P2W``, ``P90D``) as a relativedelta."""
+    m = _DURATION.match(text.strip().upper()) if isinstance(text, str) else None
+    if not m or not any(m.groups()):
+        raise ValueError(f"'{text}' is not an ISO 8601 date duration like P2Y, P6M, P90D")
+    years, months, weeks, days = (int(g or 0) for g in m.groups())
+    if years == months == weeks == days == 0:
+        raise ValueError(f"'{text}' is a zero duration")
+    return relativedelta(years=years, months=months, days=days + 7 * weeks)
+
+
+def add_duration(start: date, every: str, times: int = 1) -> date:
+    """``start`` plus ``times`` × ``every``, computed from ``start`` so month ends clamp without drift."""
+    d = parse_duration(every)
+    return start + relativedelta(years=d.years * times, months=d.months * times, days=d.days * times)
+
+
+def _parts(rule: str) -> dict[str, str]:
+    parts: dict[str, str] = {}
+    body = rule.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[6:]
+    for item in body.split(";"):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise ValueError(f"'{item}' is not NAME=VALUE")
+        name, value = item.split("=", 1)
+        parts[name.strip().upper()] = value.strip().upper()
+    return parts
+
+
+def _parse_until(value: str) -> date:
+    try:
+        return datetime.strptime(value[:8], "%Y%m%d").date()
+    except ValueError:
+        raise ValueError(f"UNTIL '{value}' is not a date like 20301231") from None
+
+
+@lru_cache(maxsize=4096)
+def validate_rrule(rule: str, start: date) -> None:
+    """Raise ValueError (one line) unless ``rule`` is a usable date-level RRULE."""
+    parts = _parts(rule)
+    freq = parts.get("FREQ")
+    if freq is None:
+        raise ValueError("FREQ is required (YEARLY, MONTHLY, WEEKLY or DAILY)")
+    if freq not in _FREQS:
+        raise ValueError(f"FREQ={freq} is not supported (use YEARLY, MONTHLY, WEEKLY or DAILY)")
+    if "DTSTART" in parts:
+        raise ValueError("put the first date in 'start', not DTSTART inside the rule")
+    if "INTERVAL" in parts and (not parts["INTERVAL"].isdigit() or int(parts["INTERVAL"]) < 1):
+        raise ValueError(f"INTERVAL must be a positive integer, not '{parts['INTERVAL']}'")
+    if "COUNT" in parts and (not parts["COUNT"].isdigit() or int(parts["COUNT"]) < 1):
+        raise ValueError(f"COUNT must be a positive integer, not '{parts['COUNT']}'")
+    if "UNTIL" in parts:
+        _parse_until(parts["UNTIL"])
+    try:
+        r = _rrule(rule, start)
+        first = r.after(datetime.combine(start, datetime.min.time()), inc=True)
+    except (ValueError, TypeError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"not a valid RRULE: {msg}") from None
+    if first is None and not _is_simple(parts):
+        raise ValueError("the rule produces no dates on or after 'start'")
+
+
+@lru_cache(maxsize=4096)
+def _rrule(rule: str, start: date) -> rrule:
+    body = rule.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[6:]
+    return rrulestr(body, dtstart=datetime.combine(start, datetime.min.time()))  # type: ignore[return-value]
+
+
+def _is_simple(parts: dict[str, str]) -> bool:
+    return set(parts) <= _SIMPLE_PARTS
+
+
+@lru_cache(maxsize=4096)
+def _plan(rule: str) -> tuple[str, int, int | None, date | None, bool]:
+    parts = _parts(rule)
+    until = _parse_until(parts["UNTIL"]) if "UNTIL" in parts else None
+    count = int(parts["COUNT"]) if "COUNT" in parts else None
+    return parts["FREQ"], int(parts.get("INTERVAL", "1")), count, until, _is_simple(parts)
+
+
+def fixed_dates(rule: str, start: date, lo: date, hi: date) -> list[date]:
+    """Due dates of ``rule`` anchored on ``start`` with ``lo <= d <= hi`` (see the module doc)."""
+    if hi < lo or hi < start:
+        return []
+    freq, interval, count, until, simple = _plan(rule)
+    if until is not None:
+        hi = min(hi, until)
+    if not simple:
+        r = _rrule(rule, start)
+        lo_dt = datetime.combine(max(lo, start), datetime.min.time())
+        hi_dt = datetime.combine(hi, datetime.min.time())
+        return [d.date() for d in r.between(lo_dt, hi_dt, inc=True)]
+    out: list[date] = []
+    if freq in ("DAILY", "WEEKLY"):
+        step = interval * (7 if freq == "WEEKLY" else 1)
+        k = max(0, (lo - start).days // step)
+        while count is None or k < count:
+            d = start + timedelta(days=step * k)
+            if d > hi:
+                break
+            if d >= lo:
+                out.append(d)
+            k += 1
+        return out
+    step = interval * (12 if freq == "YEARLY" else 1)
+    months_to_lo = (lo.year - start.year) * 12 + (lo.month - start.month)
+    k = max(0, months_to_lo // step - 1)
+    while count is None or k < count:
+        d = start + relativedelta(months=step * k)
+        if d > hi:
+            break
+        if d >= lo:
+            out.append(d)
+        k += 1
+    return out
+
+
+def next_rolling_due(completed_on: date, every: str) -> date:
+    """Rolling schedules: the next due date is the completion date plus ``every``."""
+    return add_duration(completed_on, every)
