@@ -1,0 +1,331 @@
+"""The case record every draft is built from.
+
+All fields are optional so a partial case (typed by a technician, extracted from shorthand, or later
+produced by an LLM) still loads; each document kind declares which facts it requires and shows the
+rest as ``[MISSING: ...]`` placeholders. Unknown fields are refused so a typo never silently drops
+a fact. Identifiers (NPI, BIN, member ID, NDC...) are text: an unquoted ``003858`` in YAML would lose
+its leading zeros, so numbers there are refused with a hint to quote them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from assistant.errors import InvalidInput
+
+
+def _num_to_text(v: object) -> object:
+    """Measured values may be written as numbers (``8.7``); keep them exactly as written."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int | float):
+        return repr(v) if isinstance(v, float) else str(v)
+    return v
+
+
+Measure = Annotated[str, BeforeValidator(_num_to_text)]
+
+DTP_CATEGORIES = (
+    "unnecessary drug therapy",
+    "needs additional drug therapy",
+    "ineffective drug",
+    "dosage too low",
+    "adverse drug reaction",
+    "dosage too high",
+    "nonadherence",
+)
+
+
+def _dtp_category(v: object) -> object:
+    """Accept the category by number (1-7) or name, in any case; 'adherence' means nonadherence."""
+    if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 7:
+        return DTP_CATEGORIES[v - 1]
+    if isinstance(v, str):
+        s = " ".join(v.strip().lower().replace("-", " ").split())
+        if s.isdigit() and 1 <= int(s) <= 7:
+            return DTP_CATEGORIES[int(s) - 1]
+        aliases = {
+            "adherence": "nonadherence",
+            "non adherence": "nonadherence",
+            "adr": "adverse drug reaction",
+        }
+        return aliases.get(s, s)
+    return v
+
+
+DtpCategory = Annotated[
+    Literal[
+        "unnecessary drug therapy",
+        "needs additional drug therapy",
+        "ineffective drug",
+        "dosage too low",
+        "adverse drug reaction",
+        "dosage too high",
+        "nonadherence",
+    ],
+    BeforeValidator(_dtp_category),
+]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Allergy(_M):
+    substance: str | None = None
+    reaction: str | None = None
+
+
+class Patient(_M):
+    name: str | None = None
+    dob: dt.date | None = None
+    sex: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    allergies: list[Allergy] = Field(default_factory=list)
+    no_known_allergies: bool | None = Field(default=None, description="Explicitly recorded NKDA.")
+
+
+class Insurance(_M):
+    plan: str | None = None
+    member_id: str | None = None
+    person_code: str | None = None
+    bin: str | None = None
+    pcn: str | None = None
+    group: str | None = None
+
+
+class Prescriber(_M):
+    name: str | None = None
+    npi: str | None = None
+    dea: str | None = None
+    phone: str | None = None
+    fax: str | None = None
+    specialty: str | None = None
+    address: str | None = None
+
+
+class Pharmacist(_M):
+    name: str | None = None
+    credentials: str | None = None
+    npi: str | None = None
+    phone: str | None = None
+
+
+class Pharmacy(_M):
+    name: str | None = None
+    npi: str | None = None
+    ncpdp: str | None = None
+    phone: str | None = None
+    fax: str | None = None
+    tty: str | None = None
+    hours: str | None = None
+    address: str | None = None
+
+
+class Condition(_M):
+    name: str | None = None
+    icd10: str | None = None
+
+
+class Medication(_M):
+    name: str | None = None
+    strength: str | None = None
+    sig: str | None = None
+    indication: str | None = None
+    prescriber: str | None = None
+    start_date: dt.date | None = None
+    stop_date: dt.date | None = None
+    stop_reason: str | None = None
+    otc: bool = False
+
+
+class Measurement(_M):
+    name: str | None = None
+    value: Measure | None = None
+    unit: str | None = None
+    date: dt.date | None = None
+
+
+class Encounter(_M):
+    date: dt.date | None = None
+    type: Literal["CMR", "TMR", "follow-up"] | None = None
+    modality: str | None = Field(default=None, description="in person, telephone, video")
+    minutes: int | None = Field(default=None, ge=0, le=600, description="Face-to-face minutes.")
+    new_patient: bool | None = None
+    recipient: str | None = Field(default=None, description="Patient, or the caregiver who took part.")
+    program: str | None = Field(default=None, description="Part D plan / MTM program name.")
+    sources: list[str] = Field(default_factory=list, description="Where the med list came from.")
+    subjective: str | None = Field(default=None, description="What the patient reported.")
+    goals: list[str] = Field(default_factory=list)
+    monitoring: list[str] = Field(default_factory=list)
+    follow_up_date: dt.date | None = None
+    follow_up_plan: str | None = None
+
+
+class Problem(_M):
+    category: DtpCategory | None = None
+    drug: str | None = None
+    condition: str | None = None
+    description: str | None = None
+    cause: str | None = None
+    evidence: str | None = None
+    severity: str | None = None
+    recommendation: str | None = None
+    monitoring: str | None = None
+    patient_action: str | None = None
+
+
+class PriorTherapy(_M):
+    drug: str | None = None
+    dose: str | None = None
+    start: dt.date | None = None
+    stop: dt.date | None = None
+    ongoing: bool = Field(default=False, description="Still taking it (no stop date expected).")
+    outcome: str | None = None
+
+
+class DenialReason(_M):
+    reason: str | None = None
+    response: str | None = Field(default=None, description="The answer to this reason, with evidence.")
+
+
+class Denial(_M):
+    date: dt.date | None = None
+    case_number: str | None = None
+    reason: str | None = Field(default=None, description="A single denial reason (shorthand).")
+    reasons: list[DenialReason] = Field(default_factory=list)
+
+    def all_reasons(self) -> list[DenialReason]:
+        out = list(self.reasons)
+        if self.reason:
+            out.insert(0, DenialReason(reason=self.reason))
+        return out
+
+
+class Request(_M):
+    drug: str | None = None
+    strength: str | None = None
+    form: str | None = None
+    sig: str | None = None
+    ndc: str | None = None
+    quantity: Measure | None = None
+    days_supply: int | None = Field(default=None, gt=0, le=366)
+    diagnosis_icd10: str | None = None
+    new_start: bool | None = None
+    exception_type: str | None = Field(default=None, description="formulary, tier, quantity limit, step")
+    prior_therapies: list[PriorTherapy] = Field(default_factory=list)
+    urgency: Literal["standard", "expedited"] | None = None
+    rationale: str | None = None
+    alternatives_unsuitable: str | None = None
+    risk_if_denied: str | None = None
+    denial: Denial | None = None
+
+
+class Letter(_M):
+    """Prescriber correspondence details (SBAR fax)."""
+
+    urgency: str | None = None
+    respond_by: dt.date | None = None
+
+
+class Case(_M):
+    patient: Patient = Field(default_factory=Patient)
+    insurance: Insurance = Field(default_factory=Insurance)
+    prescriber: Prescriber = Field(default_factory=Prescriber)
+    pharmacist: Pharmacist = Field(default_factory=Pharmacist)
+    pharmacy: Pharmacy = Field(default_factory=Pharmacy)
+    conditions: list[Condition] = Field(default_factory=list)
+    medications: list[Medication] = Field(default_factory=list)
+    labs: list[Measurement] = Field(default_factory=list)
+    vitals: list[Measurement] = Field(default_factory=list)
+    encounter: Encounter = Field(default_factory=Encounter)
+    problems: list[Problem] = Field(default_factory=list)
+    request: Request = Field(default_factory=Request)
+    letter: Letter = Field(default_factory=Letter)
+    prepared_date: dt.date | None = Field(
+        default=None, description="DATE PREPARED on the document; defaults to the day the draft is made."
+    )
+
+
+# ---- loading -------------------------------------------------------------------------------------
+
+
+def loc_to_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind.startswith("date_") or kind == "date_type":
+        return "invalid date (use YYYY-MM-DD)"
+    if kind == "string_type":
+        return "expected text (quote numbers such as IDs so leading zeros are kept)"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "literal_error":
+        return err["msg"].replace("Input should be", "expected")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "expected a mapping of fields"
+    if kind == "list_type":
+        return "expected a list"
+    return err["msg"][0].lower() + err["msg"][1:]
+
+
+def validation_error(exc: ValidationError, where: str) -> InvalidInput:
+    err = exc.errors()[0]
+    # drop the function-wrapper segments pydantic adds for annotated validators
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    more = len(exc.errors()) - 1
+    tail = f" (+{more} more)" if more else ""
+    return InvalidInput(f"{where}: field '{loc_to_path(loc)}': {_message(err)}{tail}")
+
+
+def parse_case(data: object, where: str = "case") -> Case:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{where}: expected a mapping of case sections at the top level")
+    try:
+        return Case.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, where) from None
+
+
+def load_case(path: Path) -> Case:
+    """Load a case from a ``.json``, ``.yaml`` or ``.yml`` file; one-line errors name the field."""
+    if not path.is_file():
+        raise InvalidInput(f"case file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path.name}: not valid JSON at line {exc.lineno}: {exc.msg}") from None
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark else ""
+            raise InvalidInput(f"{path.name}: not valid YAML{at}") from None
+    return parse_case(data, path.name)
+
+
+def case_json_schema() -> dict[str, Any]:
+    schema = Case.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "rxdesk case record"
+    return schema

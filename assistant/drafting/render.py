@@ -1,0 +1,247 @@
+"""Renderers for :class:`Document`: Markdown (chat), DOCX (editable in Word), PDF (fax-ready).
+
+Every rendering carries a status banner on top (and, in DOCX/PDF, in every page header) so a draft
+can never pass for a final document.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from assistant.drafting.document import Block, Document
+
+BOX = "\u2610"  # ☐
+
+# ---- Markdown ------------------------------------------------------------------------------------
+
+
+def _md_cell(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", "<br>")
+
+
+def to_markdown(doc: Document, banner: str) -> str:
+    out: list[str] = [f"> **{banner}**", ""]
+    for b in doc.blocks:
+        if b.type == "heading":
+            out += ["#" * max(1, min(b.level, 6)) + " " + b.text, ""]
+        elif b.type == "para":
+            out += [b.text.replace("\n", "  \n"), ""]
+        elif b.type == "fields":
+            out += ["  \n".join(f"**{label}** {value}".rstrip() for label, value in b.rows), ""]
+        elif b.type == "table":
+            out.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
+            out.append("|" + "---|" * len(b.headers))
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            out.append("")
+        elif b.type == "bullets":
+            out += [f"- {i}" for i in b.items] + [""]
+        elif b.type == "checkboxes":
+            out += ["  \n".join(f"{BOX} {i}" for i in b.items), ""]
+        elif b.type == "lines":
+            out += ["  \n".join(b.items), ""]
+        elif b.type == "pagebreak":
+            out += ["---", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+# ---- DOCX ----------------------------------------------------------------------------------------
+
+
+def to_docx(doc: Document, banner: str) -> bytes:
+    import docx
+    from docx.enum.text import WD_BREAK
+    from docx.shared import Pt, RGBColor
+
+    d = docx.Document()
+    size = Pt(doc.min_font_pt)
+    for style_name in ("Normal", "List Bullet", "Table Grid"):
+        d.styles[style_name].font.size = size
+    for level in range(1, 4):
+        style = d.styles[f"Heading {level}"]
+        style.font.size = Pt(doc.min_font_pt + {1: 6, 2: 3, 3: 1}[level])
+        style.font.color.rgb = RGBColor(0, 0, 0)
+    header = d.sections[0].header.paragraphs[0]
+    header.text = banner
+    header.runs[0].bold = True
+    header.runs[0].font.size = size
+    first = d.add_paragraph()
+    run = first.add_run(banner)
+    run.bold = True
+
+    for b in doc.blocks:
+        if b.type == "heading":
+            d.add_heading(b.text, level=max(1, min(b.level, 3)))
+        elif b.type == "para":
+            d.add_paragraph(b.text)
+        elif b.type == "fields":
+            t = d.add_table(rows=0, cols=2)
+            t.style = "Table Grid"
+            for label, value in b.rows:
+                cells = t.add_row().cells
+                cells[0].paragraphs[0].add_run(label).bold = True
+                cells[1].text = value
+            d.add_paragraph()
+        elif b.type == "table":
+            t = d.add_table(rows=1, cols=len(b.headers))
+            t.style = "Table Grid"
+            for cell, h in zip(t.rows[0].cells, b.headers, strict=True):
+                cell.paragraphs[0].add_run(h).bold = True
+            for row in b.rows:
+                for cell, value in zip(t.add_row().cells, row, strict=True):
+                    cell.text = value
+            d.add_paragraph()
+        elif b.type == "bullets":
+            for item in b.items:
+                d.add_paragraph(item, style="List Bullet")
+        elif b.type == "checkboxes":
+            for item in b.items:
+                d.add_paragraph(f"{BOX} {item}")
+        elif b.type == "lines":
+            for item in b.items:
+                d.add_paragraph(item)
+        elif b.type == "pagebreak":
+            d.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+# ---- PDF -----------------------------------------------------------------------------------------
+
+_FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]
+
+
+@cache
+def _fonts() -> tuple[str, str, bool]:
+    """(regular, bold, has_box_glyph). DejaVu Sans when installed (it has ☐), else Helvetica and
+    checkboxes drawn as rectangles."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for folder in _FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            try:
+                pdfmetrics.registerFont(TTFont("RxSans", str(regular)))
+                pdfmetrics.registerFont(TTFont("RxSans-Bold", str(bold)))
+                return "RxSans", "RxSans-Bold", True
+            except Exception:  # a broken font file must not stop a fax going out
+                continue
+    return "Helvetica", "Helvetica-Bold", False
+
+
+def _checkbox_flowable(text: str, style, box_pt: float):  # type: ignore[no-untyped-def]
+    from reportlab.platypus import Flowable, Paragraph
+
+    class _Box(Flowable):
+        def __init__(self) -> None:
+            super().__init__()
+            self.para = Paragraph(escape(text), style)
+
+        def wrap(self, aw, ah):  # type: ignore[no-untyped-def]
+            w, h = self.para.wrap(aw - box_pt * 2, ah)
+            self.height = max(h, box_pt)
+            return aw, self.height
+
+        def draw(self) -> None:
+            self.canv.rect(0, self.height - box_pt - 1, box_pt, box_pt, stroke=1, fill=0)
+            self.para.drawOn(self.canv, box_pt * 2, 0)
+
+    return _Box()
+
+
+def to_pdf(doc: Document, banner: str) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import LETTER
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import inch
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, TableStyle
+
+    regular, bold, has_box = _fonts()
+    size = doc.min_font_pt
+    body = ParagraphStyle("body", fontName=regular, fontSize=size, leading=size * 1.3, spaceAfter=size * 0.5)
+    label = ParagraphStyle("label", parent=body, fontName=bold, spaceAfter=0)
+    cell = ParagraphStyle("cell", parent=body, spaceAfter=0)
+    heads = {
+        lvl: ParagraphStyle(
+            f"h{lvl}",
+            parent=body,
+            fontName=bold,
+            fontSize=size + {1: 5, 2: 3, 3: 1}[lvl],
+            leading=(size + 6) * 1.3,
+            spaceBefore=size * 0.6,
+        )
+        for lvl in (1, 2, 3)
+    }
+    grid = TableStyle(
+        [
+            ("GRID", (0, 0), (-1, -1), 0.8, colors.black),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 4),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ]
+    )
+    width = LETTER[0] - 1.5 * inch
+
+    def para(text: str, style: ParagraphStyle = body) -> Paragraph:
+        return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+    story: list = [para(banner, label), Spacer(1, size * 0.6)]
+    for b in doc.blocks:
+        story += _pdf_block(b, para, heads, body, label, cell, grid, width, has_box, size)
+
+    def on_page(canvas, document) -> None:  # type: ignore[no-untyped-def]
+        canvas.saveState()
+        canvas.setFont(bold, 9)
+        canvas.drawString(0.75 * inch, LETTER[1] - 0.5 * inch, banner)
+        canvas.setFont(regular, 9)
+        canvas.drawRightString(LETTER[0] - 0.75 * inch, 0.5 * inch, f"{doc.title} - page {document.page}")
+        canvas.restoreState()
+
+    buf = io.BytesIO()
+    SimpleDocTemplate(
+        buf,
+        pagesize=LETTER,
+        leftMargin=0.75 * inch,
+        rightMargin=0.75 * inch,
+        topMargin=0.8 * inch,
+        bottomMargin=0.8 * inch,
+        title=doc.title,
+    ).build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buf.getvalue()
+
+
+def _pdf_block(b: Block, para, heads, body, label, cell, grid, width, has_box, size) -> list:  # type: ignore[no-untyped-def]
+    from reportlab.lib import colors
+    from reportlab.platypus import PageBreak, Spacer, Table
+
+    if b.type == "heading":
+        return [para(b.text, heads[max(1, min(b.level, 3))])]
+    if b.type == "para":
+        return [para(b.text)]
+    if b.type == "fields":
+        data = [[para(k, label), para(v, cell)] for k, v in b.rows]
+        t = Table(data, colWidths=[width * 0.36, width * 0.64])
+        t.setStyle(grid)
+        return [t, Spacer(1, size * 0.6)]
+    if b.type == "table":
+        n = max(1, len(b.headers))
+        data = [[para(h, label) for h in b.headers]] + [[para(c, cell) for c in row] for row in b.rows]
+        t = Table(data, colWidths=[width / n] * n, repeatRows=1)
+        t.setStyle(grid)
+        t.setStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDDDDD"))])
+        return [t, Spacer(1, size * 0.6)]
+    if b.type == "bullets":
+        return [para(f"\u2022 {i}") for i in b.items]
+    if b.type == "checkboxes":
+        if has_box:
+            return [para(f"{BOX} {i}", body) for i in b.items]
+        return [_checkbox_flowable(i, body, size) for i in b.items]
+    if b.type == "lines":
+        return [Spacer(1, size * 0.4)] + [para(i) for i in b.items]
+    if b.type == "pagebreak":
+        return [PageBreak()]
+    return []
