@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     sops_dir: Path = Field(default=REPO_ROOT / "knowledge" / "sops", description="SOPs indexed by make run.")
     obligations_file: Path = Field(default=REPO_ROOT / "knowledge" / "compliance" / "obligations.yaml")
     # retrieval
-    abstain_threshold: float = Field(default=0.5, description="Minimum evidence score to answer.")
+    abstain_threshold: float = Field(default=0.42, description="Minimum evidence score to answer.")
     # LLM (optional; offline mode when unset)
     llm_base_url: str | None = None
     llm_api_key: str | None = None

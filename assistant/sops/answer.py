@@ -1,0 +1,173 @@
+"""Grounded answers without an LLM: condensed steps from the best SOP section(s), each cited.
+
+Every line of an answer is copied (trimmed, never reworded) from a section that is cited with a
+``[n]`` marker, so each claim traces to an SOP id and section. When the evidence is weak the answer
+says the SOPs don't cover it and points to the pharmacist on duty.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.errors import InvalidInput
+from assistant.roles import Action, Role, can, parse_role
+from assistant.sops.chunking import _blocks
+from assistant.sops.models import Answer, Chunk, Citation, SectionHit
+from assistant.sops.search import Retriever
+from assistant.sops.text import content_terms, expand_abbreviations
+from assistant.sops.triage import is_clinical_question
+
+MAX_QUESTION_CHARS = 2000
+MAX_LINES_PER_SECTION = 8
+ABSTAIN_TEXT = "Our SOPs don't cover this, so I won't guess. Please ask the pharmacist on duty."
+CLINICAL_TEXT = (
+    "That is a clinical-judgment question, which the pharmacist has to answer. "
+    "Please ask the pharmacist on duty; I have not answered it."
+)
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", text)
+    text = re.sub(r"`([^`]+)`", r"\1", text)
+    text = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _shorten(text: str, limit: int = 320) -> str:
+    if len(text) <= limit:
+        return text
+    sentences = re.split(r"(?<=[.;!?])\s+", text)
+    out = ""
+    for s in sentences:
+        if out and len(out) + len(s) + 1 > limit:
+            break
+        out = f"{out} {s}".strip()
+    return out if out else text[: limit - 1] + "…"
+
+
+def _table_rows(blocks: list[str]) -> list[str]:
+    """Turn Markdown table rows into 'Header: value; ...' lines (header and rule rows dropped)."""
+    rows = [b for b in blocks if b.lstrip().startswith("|")]
+    if len(rows) < 2:
+        return blocks
+    header = [h.strip(" *") for h in rows[0].strip().strip("|").split("|")]
+    out: list[str] = []
+    for b in blocks:
+        if not b.lstrip().startswith("|"):
+            out.append(b)
+            continue
+        cells = [c.strip() for c in b.strip().strip("|").split("|")]
+        if b is rows[0] or all(set(c) <= set("-: ") for c in cells):
+            continue
+        lead = f"{header[0]} {cells[0]}".strip() if header else cells[0]
+        rest = [f"{h}: {c}" for h, c in zip(header[1:], cells[1:], strict=False) if c]
+        out.append(f"{lead} — " + "; ".join(rest) if rest else lead)
+    return out
+
+
+def section_text(chunks: list[Chunk]) -> str:
+    return "\n".join(c.body for c in sorted(chunks, key=lambda c: c.ordinal))
+
+
+def select_lines(question: str, body: str, idf: dict[str, float]) -> list[str]:
+    blocks = _table_rows(_blocks(body))
+    q_terms = set(content_terms(expand_abbreviations(question)))
+    scored = []
+    for i, block in enumerate(blocks):
+        terms = set(content_terms(block))
+        scored.append((sum(idf.get(t, 1.0) for t in q_terms & terms), i))
+    if len(blocks) <= MAX_LINES_PER_SECTION:
+        keep = list(range(len(blocks)))
+    else:
+        best = sorted(scored, key=lambda s: (-s[0], s[1]))[:MAX_LINES_PER_SECTION]
+        keep = sorted(i for score, i in best if score > 0) or [0]
+    # a table row that matches clearly (e.g. reject code 75) is the answer on its own
+    table_hits = [i for score, i in scored if score > 0 and blocks[i] not in _blocks(body)]
+    if table_hits:
+        top_score = max(scored)[0]
+        keep = [i for score, i in scored if i in table_hits and score >= top_score * 0.99] or keep
+    return [_shorten(_clean(blocks[i])) for i in keep if _clean(blocks[i])]
+
+
+def answer_question(retriever: Retriever, question: str, role: str | Role = Role.TECHNICIAN) -> Answer:
+    question = (question or "").strip()
+    if not question:
+        raise InvalidInput("empty question: type what you want to know")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInput(f"question too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
+    role = parse_role(str(role))
+    if retriever.index.is_empty():
+        raise InvalidInput("the SOP index is empty: run `rxdesk ingest knowledge/sops` first")
+    if is_clinical_question(question) and not can(role, Action.ASK_CLINICAL):
+        return Answer(
+            question=question,
+            answer=CLINICAL_TEXT,
+            abstained=True,
+            citations=[],
+            role=role.value,
+            routed_to_pharmacist=True,
+        )
+    result = retriever.search(question, "hybrid", k=5)
+    if result.abstained or not result.sections:
+        closest = result.sections[0] if result.sections else None
+        hint = (
+            f" (Closest SOP: {closest.sop_id} {closest.title}; it does not seem to answer this.)"
+            if closest
+            else ""
+        )
+        return Answer(
+            question=question,
+            answer=ABSTAIN_TEXT + hint,
+            abstained=True,
+            citations=[],
+            role=role.value,
+            evidence=result.evidence,
+        )
+    chosen = _choose_sections(result.sections)
+    idf = retriever.bm25.idf
+    lines: list[str] = []
+    citations: list[Citation] = []
+    all_chunks = retriever.index.chunks
+    for n, hit in enumerate(chosen, start=1):
+        full = [c for c in all_chunks if c.sop_id == hit.sop_id and c.section == hit.section]
+        picked = select_lines(question, section_text(full or hit.chunks), idf)
+        if not picked:
+            continue
+        lines.append(f"*{hit.sop_id} {hit.title} › {hit.section}* [{n}]")
+        lines.extend(f"• {line} [{n}]" for line in picked)
+        citations.append(
+            Citation(
+                sop_id=hit.sop_id,
+                title=hit.title,
+                section=hit.section,
+                source=hit.source,
+                score=round(hit.score, 4),
+                version=hit.chunks[0].version if hit.chunks else None,
+            )
+        )
+    sources = "\n".join(
+        f"[{i}] {c.sop_id} {c.title} › {c.section} ({c.source}{', v' + c.version if c.version else ''})"
+        for i, c in enumerate(citations, start=1)
+    )
+    text = "\n".join(lines) + "\n\nSources:\n" + sources
+    if role == Role.TECHNICIAN:
+        text += "\nIf anything here needs clinical judgment, check with the pharmacist on duty."
+    return Answer(
+        question=question,
+        answer=text,
+        abstained=False,
+        citations=citations,
+        role=role.value,
+        evidence=result.evidence,
+    )
+
+
+def _choose_sections(sections: list[SectionHit]) -> list[SectionHit]:
+    """The best section, plus the runner-up when it is from the same SOP and nearly as strong."""
+    top = sections[0]
+    chosen = [top]
+    for hit in sections[1:3]:
+        if hit.sop_id == top.sop_id and hit.score >= 0.85 * top.score and hit.coverage >= 0.5 * top.coverage:
+            chosen.append(hit)
+            break
+    return chosen

@@ -1,0 +1,166 @@
+"""Hybrid retrieval over the SOP index: dense (Chroma) + BM25, reciprocal rank fusion, by section.
+
+Also decides whether the evidence is strong enough to answer. Evidence combines two absolute signals
+for the best section — the cosine similarity of its best chunk to the question, and how much of the
+question's vocabulary (IDF-weighted, spelling-corrected) the section actually contains — because
+rank-fusion scores are relative and cannot tell "best of a bad lot" from a real match.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Literal
+
+import numpy as np
+
+from assistant.sops.bm25 import BM25Index
+from assistant.sops.index import SopIndex
+from assistant.sops.models import Chunk, SearchResult, SectionHit
+from assistant.sops.text import content_terms, expand_abbreviations
+
+Method = Literal["hybrid", "dense", "bm25"]
+# Fusion: a small RRF constant rewards agreement near the top of both lists; the lexical list gets
+# the larger weight because MiniLM is weak on drug names and reject codes (see bench/README.md).
+RRF_K = 10
+LEXICAL_WEIGHT = 1.0
+DENSE_WEIGHT = 0.5
+CANDIDATES = 40
+# Evidence = EVIDENCE_DENSE * best cosine similarity + (1 - EVIDENCE_DENSE) * section coverage.
+# Calibrated on knowledge/eval/questions.jsonl; the threshold lives in Settings (abstain_threshold).
+EVIDENCE_DENSE = 0.7
+DEFAULT_THRESHOLD = 0.42
+
+
+class Retriever:
+    def __init__(self, index: SopIndex, abstain_threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.index = index
+        self.threshold = abstain_threshold
+        self._chunks: list[Chunk] = []
+        self._bm25: BM25Index | None = None
+        self._section_terms: dict[tuple[str, str], set[str]] = {}
+        self._id_to_pos: dict[str, int] = {}
+        self._built_for: int | None = None
+
+    # -- lexical side, rebuilt when the manifest changes --------------------------------------
+    def _ensure_built(self) -> None:
+        if self._built_for == id(self.index.manifest):
+            return
+        self._chunks = self.index.chunks
+        self._id_to_pos = {c.id: i for i, c in enumerate(self._chunks)}
+        self._bm25 = BM25Index([expand_abbreviations(c.text) for c in self._chunks])
+        terms: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for c in self._chunks:
+            terms[(c.sop_id, c.section)].update(content_terms(expand_abbreviations(c.text)))
+        self._section_terms = dict(terms)
+        self._built_for = id(self.index.manifest)
+
+    @property
+    def bm25(self) -> BM25Index:
+        self._ensure_built()
+        assert self._bm25 is not None
+        return self._bm25
+
+    def _bm25_ranking(self, query: str) -> tuple[list[int], np.ndarray]:
+        bm25 = self.bm25
+        own = bm25.query_terms(query)
+        expanded = expand_abbreviations(query)
+        extra = bm25.query_terms(expanded[len(query) :]) if expanded != query else []
+        terms = own + extra
+        weights = [1.0] * len(own) + [0.6] * len(extra)
+        scores = bm25.scores(terms, weights)
+        return bm25.top(scores, CANDIDATES), scores
+
+    def _dense_ranking(self, query: str) -> tuple[list[int], dict[int, float]]:
+        if not self._chunks:
+            return [], {}
+        vector = self.index.embedding.embed_query(expand_abbreviations(query))
+        n = min(CANDIDATES + 10, self.index.collection.count())
+        if n == 0:
+            return [], {}
+        res = self.index.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        ranking: list[int] = []
+        sims: dict[int, float] = {}
+        for cid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
+            pos = self._id_to_pos.get(cid)
+            if pos is None:  # a vector the manifest does not name (interrupted ingest)
+                continue
+            ranking.append(pos)
+            sims[pos] = 1.0 - float(dist)
+        return ranking[:CANDIDATES], sims
+
+    def coverage(self, query: str, sop_id: str, section: str) -> float:
+        """IDF-weighted share of the question's terms found in the section (0..1)."""
+        bm25 = self.bm25
+        terms = set(bm25.query_terms(query))
+        if not terms:
+            return 0.0
+        have = self._section_terms.get((sop_id, section), set())
+        total = sum(bm25.term_idf(t) for t in terms)
+        found = sum(bm25.term_idf(t) for t in terms if t in have)
+        return found / total if total else 0.0
+
+    # -- public -----------------------------------------------------------------------------
+    def search(self, query: str, method: Method = "hybrid", k: int = 5) -> SearchResult:
+        started = time.perf_counter()
+        self._ensure_built()
+        fused: dict[int, float] = defaultdict(float)
+        sims: dict[int, float] = {}
+        if method in ("hybrid", "bm25"):
+            ranking, _ = self._bm25_ranking(query)
+            for rank, pos in enumerate(ranking):
+                fused[pos] += LEXICAL_WEIGHT / (RRF_K + rank + 1)
+        if method in ("hybrid", "dense"):
+            ranking, sims = self._dense_ranking(query)
+            for rank, pos in enumerate(ranking):
+                fused[pos] += DENSE_WEIGHT / (RRF_K + rank + 1)
+        by_section: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
+        for pos, score in fused.items():
+            c = self._chunks[pos]
+            by_section[(c.sop_id, c.section)].append((score, pos))
+        ordered = sorted(by_section.items(), key=lambda kv: -max(s for s, _ in kv[1]))
+        floor = min(sims.values()) if sims else 0.0
+        sections: list[SectionHit] = []
+        for (sop_id, section), members in ordered[: max(k * 3, 10)]:
+            members.sort(key=lambda sp: (-sp[0], self._chunks[sp[1]].ordinal))
+            chunks = [self._chunks[p] for _, p in members]
+            first = chunks[0]
+            sections.append(
+                SectionHit(
+                    sop_id=sop_id,
+                    title=first.title,
+                    section=section,
+                    source=first.source,
+                    score=round(max(s for s, _ in members), 6),
+                    chunks=chunks,
+                    dense_similarity=max((sims.get(p, floor) for _, p in members), default=0.0),
+                    coverage=self.coverage(query, sop_id, section),
+                )
+            )
+        best_similarity = max(sims.values(), default=0.0)
+        evidence = self.evidence(sections[0], best_similarity, method) if sections else 0.0
+        return SearchResult(
+            query=query,
+            method=method,
+            sections=sections[: k * 3],
+            evidence=round(evidence, 4),
+            abstained=evidence < self.threshold_for(method),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    @staticmethod
+    def evidence(top: SectionHit, best_similarity: float, method: Method) -> float:
+        """How well the corpus supports an answer: closest text overall + the top section's coverage."""
+        if method == "dense":
+            return best_similarity
+        if method == "bm25":
+            return top.coverage
+        return EVIDENCE_DENSE * best_similarity + (1 - EVIDENCE_DENSE) * top.coverage
+
+    def threshold_for(self, method: Method) -> float:
+        return {"hybrid": self.threshold, "dense": DENSE_ONLY_THRESHOLD, "bm25": BM25_ONLY_THRESHOLD}[method]
+
+
+# Baseline thresholds for the single-signal methods (used by the evaluation only).
+DENSE_ONLY_THRESHOLD = 0.40
+BM25_ONLY_THRESHOLD = 0.60
