@@ -42,6 +42,13 @@ _SCHEDULE_FORMS: list[tuple[frozenset[str], type]] = [
 _MAX_LEAD = 3650
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML, but dates stay strings so a bad one (2024-13-01) is reported against its field."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
 class _EntryError(Exception):
     def __init__(self, field: str, msg: str) -> None:
         super().__init__(msg)
@@ -119,7 +126,7 @@ def _parse_obligation(raw: dict[str, Any]) -> Obligation:
 def parse_library(text: str, name: str = "obligations.yaml") -> Library:
     """Validate a whole library; raise :class:`InvalidInput` naming the entry and field."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
