@@ -185,6 +185,7 @@ class Problem(_M):
 class PriorTherapy(_M):
     drug: str | None = None
     dose: str | None = None
+    duration: str | None = Field(default=None, description="As stated, e.g. 'x6mo', when dates are unknown.")
     start: dt.date | None = None
     stop: dt.date | None = None
     ongoing: bool = Field(default=False, description="Still taking it (no stop date expected).")

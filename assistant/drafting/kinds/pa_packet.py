@@ -117,7 +117,7 @@ def clinical_blocks(doc: Document, f: Filler, case: Case) -> None:
             rows.append(
                 [
                     f.get(f"{path}.drug", blank=label),
-                    f.get(f"{path}.dose", suffix=f" of {label}"),
+                    f.get(f"{path}.dose", suffix=f" of {label}") + (f" ({t.duration})" if t.duration else ""),
                     f.get(f"{path}.start", suffix=f" of {label}"),
                     "ongoing" if t.ongoing and not t.stop else f.get(f"{path}.stop", suffix=f" of {label}"),
                     f.get(f"{path}.outcome", suffix=f" of {label}"),
@@ -187,7 +187,7 @@ def build(case: Case, f: Filler) -> Document:
                     if x
                 )
             )
-            items.append(", ".join(x for x in (t.drug, t.dose, span, t.outcome) if x))
+            items.append(", ".join(x for x in (t.drug, t.dose, t.duration, span, t.outcome) if x))
         doc.p("Therapies already tried:")
         doc.bullets(items)
     if case.labs:
