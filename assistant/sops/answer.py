@@ -18,6 +18,8 @@ from assistant.sops.text import content_terms, expand_abbreviations
 from assistant.sops.triage import is_clinical_question
 
 MAX_QUESTION_CHARS = 2000
+_FRAMING = re.compile(r"^(purpose|scope|overview|definitions?)\b", re.I)
+_SOP_REF = re.compile(r"\b((?:[A-Z]{2,8}-){1,3}\d{2,4}[A-Z]?)\b")
 MAX_LINES_PER_SECTION = 8
 ABSTAIN_TEXT = "Our SOPs don't cover this, so I won't guess. Please ask the pharmacist on duty."
 CLINICAL_TEXT = (
@@ -123,14 +125,16 @@ def answer_question(retriever: Retriever, question: str, role: str | Role = Role
             role=role.value,
             evidence=result.evidence,
         )
-    chosen = _choose_sections(result.sections)
     idf = retriever.bm25.idf
+    bodies = {
+        (h.sop_id, h.section): section_text(retriever.section_chunks(h.sop_id, h.section) or h.chunks)
+        for h in result.sections[:5]
+    }
+    chosen = _choose_sections(question, result.sections, bodies, idf)
     lines: list[str] = []
     citations: list[Citation] = []
-    all_chunks = retriever.index.chunks
     for n, hit in enumerate(chosen, start=1):
-        full = [c for c in all_chunks if c.sop_id == hit.sop_id and c.section == hit.section]
-        picked = select_lines(question, section_text(full or hit.chunks), idf)
+        picked = select_lines(question, bodies[(hit.sop_id, hit.section)], idf)
         if not picked:
             continue
         lines.append(f"*{hit.sop_id} {hit.title} › {hit.section}* [{n}]")
@@ -145,6 +149,12 @@ def answer_question(retriever: Retriever, question: str, role: str | Role = Role
                 version=hit.chunks[0].version if hit.chunks else None,
             )
         )
+    cited = {c.sop_id for c in citations}
+    referenced = [ref for ref in dict.fromkeys(_SOP_REF.findall("\n".join(lines))) if ref not in cited]
+    titles = {c.sop_id: c.title for c in retriever.index.chunks}
+    see_also = [f"{ref} {titles[ref]}" for ref in referenced if ref in titles]
+    if see_also:
+        lines.append("See also: " + "; ".join(see_also))
     sources = "\n".join(
         f"[{i}] {c.sop_id} {c.title} › {c.section} ({c.source}{', v' + c.version if c.version else ''})"
         for i, c in enumerate(citations, start=1)
@@ -162,12 +172,41 @@ def answer_question(retriever: Retriever, question: str, role: str | Role = Role
     )
 
 
-def _choose_sections(sections: list[SectionHit]) -> list[SectionHit]:
-    """The best section, plus the runner-up when it is from the same SOP and nearly as strong."""
-    top = sections[0]
-    chosen = [top]
-    for hit in sections[1:3]:
-        if hit.sop_id == top.sop_id and hit.score >= 0.85 * top.score and hit.coverage >= 0.5 * top.coverage:
+def _block_coverage(question: str, heading: str, body: str, idf: dict[str, float]) -> float:
+    """Best share of the question's (IDF-weighted) terms found in one block (plus its heading)."""
+    q_terms = set(content_terms(expand_abbreviations(question)))
+    total = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
+    heading_terms = set(content_terms(expand_abbreviations(heading)))
+    best = 0.0
+    for block in _table_rows(_blocks(body)):
+        terms = heading_terms | set(content_terms(block))
+        best = max(best, sum(idf.get(t, 1.0) for t in q_terms & terms) / total)
+    return best
+
+
+def _choose_sections(
+    question: str, sections: list[SectionHit], bodies: dict[tuple[str, str], str], idf: dict[str, float]
+) -> list[SectionHit]:
+    """Re-rank the top sections by how well one of their steps matches the question.
+
+    Retrieval ranks whole sections; a technician wants the one step or table row that answers
+    them ("reject 75" lives in one row of the reject table), so a section whose single best block
+    matches the question clearly better can overtake a section that is merely about the topic.
+    """
+    top_score = sections[0].score or 1.0
+    candidates = sections[:5]
+
+    def rerank(hit: SectionHit) -> float:
+        body = bodies[(hit.sop_id, hit.section)]
+        score = 0.5 * hit.score / top_score + 0.5 * _block_coverage(question, hit.section, body, idf)
+        # "Purpose" and "Scope" sections say what an SOP is about, rarely what to do
+        return score * (0.7 if _FRAMING.match(hit.section) else 1.0)
+
+    ranked = sorted(candidates, key=rerank, reverse=True)
+    best = ranked[0]
+    chosen = [best]
+    for hit in ranked[1:3]:
+        if hit.sop_id == best.sop_id and rerank(hit) >= 0.9 * rerank(best):
             chosen.append(hit)
             break
     return chosen
