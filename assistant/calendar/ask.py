@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 from pydantic import BaseModel, Field
 
 from assistant.calendar.models import Occurrence
-from assistant.calendar.service import CalendarData, collect, load_calendar, site_today
+from assistant.calendar.service import CalendarData, collect, cred_label, load_calendar, site_today
 from assistant.store import Store
 
 _STOP = set(
@@ -248,14 +248,16 @@ def ask(
             )
         if len(occs) == 1:
             o = occs[0]
-            verb = "expires" if o.kind == "credential" else "is due"
-            if o.days_left < 0:
-                text = (
-                    f"{o.title} {'expired' if o.kind == 'credential' else 'was due'} on {o.due.isoformat()}"
-                )
-                text += f" ({_days(-o.days_left)} ago)."
+            if o.kind == "credential":
+                ctype = o.id.split(":", 2)[2].rsplit("@", 1)[0]
+                subject = f"{member.name}'s {cred_label(ctype)}"
+                past, future = "expired on", "expires on"
             else:
-                text = f"{o.title} {verb} on {o.due.isoformat()} (in {_days(o.days_left)}); owner {o.owner}."
+                subject, past, future = o.title, "was due on", "is due on"
+            if o.days_left < 0:
+                text = f"{subject} {past} {o.due.isoformat()} ({_days(-o.days_left)} ago)."
+            else:
+                text = f"{subject} {future} {o.due.isoformat()} (in {_days(o.days_left)}); owner {o.owner}."
             return Answer(question=question, answer=text, occurrences=occs)
         return Answer(
             question=question,

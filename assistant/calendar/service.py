@@ -183,11 +183,21 @@ def site_today(tz: ZoneInfo, now: datetime | None = None) -> date:
 # ---------------------------------------------------------------- series
 
 
-def _cred_label(ctype: str) -> str:
+def cred_label(ctype: str) -> str:
     label = ctype.replace("_", " ").replace("-", " ")
-    for short in ("bls", "ptcb", "cpht", "dea", "cpr", "pic"):
-        label = label.replace(short, short.upper())
-    return label[:1].upper() + label[1:]
+    words = [_ACRONYMS.get(w, w) for w in label.split()]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
+_ACRONYMS = {
+    "bls": "BLS",
+    "ptcb": "PTCB",
+    "cpht": "CPhT",
+    "dea": "DEA",
+    "cpr": "CPR",
+    "pic": "PIC",
+    "acls": "ACLS",
+}
 
 
 def iter_series(cal: CalendarData) -> Iterator[Series]:
@@ -239,7 +249,7 @@ def iter_series(cal: CalendarData) -> Iterator[Series]:
             yield Series(
                 obligation_id=f"cred:{ctype}",
                 key=m.id,
-                title=f"{ob.title if ob else _cred_label(ctype) + ' expires'}: {m.name}",
+                title=f"{ob.title if ob else cred_label(ctype) + ' renewal'}: {m.name}",
                 site=m.site,
                 owner=m.id,
                 citation=ob.citation if ob else None,
