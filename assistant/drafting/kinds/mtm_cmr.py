@@ -189,6 +189,8 @@ def build(case: Case, f: Filler) -> Document:
                     ("Why I stopped using it:", f.get(f"medications.{i}.stop_reason")),
                 ]
             )
+    else:
+        doc.fields([("Medication:", f.mark(REQUIRED["medications"]))])
     for _ in range(2):  # blank rows for the patient, as the form asks
         doc.fields(
             [
