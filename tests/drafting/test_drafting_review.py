@@ -1,0 +1,164 @@
+"""The review queue on real SQLite and real PostgreSQL: versions, roles, approvals, audit, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docx
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from assistant import audit
+from assistant.config import REPO_ROOT
+from assistant.drafting.case import load_case
+from assistant.errors import InvalidInput, NotFound, PermissionDenied
+from assistant.review import service
+from assistant.review.service import Status
+from assistant.review.tables import draft_versions
+from assistant.staff import get_staff
+from assistant.store import Store
+
+EXAMPLES = REPO_ROOT / "knowledge" / "drafting" / "examples"
+
+
+def _case(kind: str):
+    return load_case(EXAMPLES / f"{kind}.yaml")
+
+
+def test_lifecycle_edit_request_changes_approve(staffed_store: Store) -> None:
+    jdoe, bsmith = get_staff(staffed_store, "jdoe"), get_staff(staffed_store, "bsmith")
+    case = _case("pa-packet")
+    case.insurance.member_id = None
+    view = service.create_draft(staffed_store, "pa-packet", case, bsmith)  # technicians may initiate PAs
+    assert (view.version, view.status, view.missing) == (1, Status.DRAFT, ["member ID"])
+    assert view.patient_ref and view.patient_ref.startswith("pt_")
+
+    with pytest.raises(InvalidInput, match="missing required fact.*override-reason"):
+        service.approve(staffed_store, view.draft_id, jdoe)
+    view = service.request_changes(staffed_store, view.draft_id, jdoe, reason="add the member ID")
+    assert view.status is Status.CHANGES_REQUESTED
+    with pytest.raises(InvalidInput, match="edit it first"):
+        service.approve(staffed_store, view.draft_id, jdoe)
+
+    view = service.edit_draft(staffed_store, view.draft_id, _case("pa-packet"), bsmith)
+    assert (view.version, view.status, view.missing) == (2, Status.DRAFT, [])
+    view = service.approve(staffed_store, view.draft_id, jdoe)
+    assert view.status is Status.APPROVED and view.approved_by == "jdoe" and view.approved_at
+    assert len(view.content_sha256) == 64
+    assert view.markdown.startswith("> **APPROVED by jdoe")
+    assert [e.action for e in view.history] == ["request_changes", "edit", "approve"]
+
+    with pytest.raises(InvalidInput, match="approved; it can no longer be edited"):
+        service.edit_draft(staffed_store, view.draft_id, _case("pa-packet"), bsmith)
+    actions = [e.action for e in audit.entries(staffed_store, target=f"draft:{view.draft_id}")]
+    assert actions == ["draft.approve", "draft.edit", "draft.request_changes", "draft.create"]
+
+
+def test_approved_version_is_immutable_in_the_database(staffed_store: Store) -> None:
+    jdoe = get_staff(staffed_store, "jdoe")
+    view = service.create_draft(staffed_store, "mtm-cmr", _case("mtm-cmr"), jdoe)
+    service.approve(staffed_store, view.draft_id, jdoe)
+    with pytest.raises((DBAPIError, IntegrityError)), staffed_store.begin() as conn:
+        conn.execute(update(draft_versions).values(content_sha256="0" * 64))
+    with pytest.raises((DBAPIError, IntegrityError)), staffed_store.begin() as conn:
+        conn.execute(text("DELETE FROM draft_versions"))
+
+
+def test_technician_cannot_approve_and_nothing_changes(staffed_store: Store) -> None:
+    jdoe, bsmith = get_staff(staffed_store, "jdoe"), get_staff(staffed_store, "bsmith")
+    view = service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), bsmith)
+    with pytest.raises(PermissionDenied, match=r"^bsmith \(technician\) may not approve draft"):
+        service.approve(staffed_store, view.draft_id, bsmith)
+    with pytest.raises(PermissionDenied):
+        service.request_changes(staffed_store, view.draft_id, bsmith, reason="x")
+    after = service.get_draft(staffed_store, view.draft_id, jdoe)
+    assert after.status is Status.DRAFT and after.approved_by is None and after.history == []
+    denied = audit.entries(staffed_store, action="draft.approve")
+    assert [(e.actor, e.outcome) for e in denied] == [("bsmith", "denied")]
+
+
+def test_clinical_kinds_are_pharmacist_only(staffed_store: Store) -> None:
+    bsmith, aadmin = get_staff(staffed_store, "bsmith"), get_staff(staffed_store, "aadmin")
+    for kind in ("mtm-note", "prescriber-letter"):
+        with pytest.raises(PermissionDenied, match="pharmacist-only"):
+            service.create_draft(staffed_store, kind, _case(kind), bsmith)
+    service.create_draft(staffed_store, "mtm-cmr", _case("mtm-cmr"), bsmith)  # technician may prepare
+    with pytest.raises(PermissionDenied):
+        service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), aadmin)
+    assert len(service.list_drafts(staffed_store, None)) == 1
+
+
+def test_validation_errors_refuse_or_block(staffed_store: Store) -> None:
+    jdoe = get_staff(staffed_store, "jdoe")
+    bad = _case("pa-packet")
+    bad.prescriber.npi = "1987654320"
+    with pytest.raises(InvalidInput, match=r"nothing stored: prescriber.npi: NPI check digit"):
+        service.create_draft(staffed_store, "pa-packet", bad, jdoe)
+    assert service.list_drafts(staffed_store, None) == []
+    view = service.create_draft(staffed_store, "pa-packet", bad, jdoe, allow_errors=True)
+    assert view.errors and "Errors (must be fixed before approval)" in view.markdown
+    with pytest.raises(InvalidInput, match="cannot be approved: prescriber.npi"):
+        service.approve(staffed_store, view.draft_id, jdoe, override_reason="urgent")
+
+
+def test_override_reason_allows_missing(staffed_store: Store) -> None:
+    jdoe = get_staff(staffed_store, "jdoe")
+    case = _case("pa-packet")
+    case.insurance.pcn = None
+    view = service.create_draft(staffed_store, "pa-packet", case, jdoe)
+    view = service.approve(staffed_store, view.draft_id, jdoe, override_reason="plan has no PCN")
+    assert view.status is Status.APPROVED and view.override_reason == "plan has no PCN"
+    entry = audit.entries(staffed_store, action="draft.approve")[0]
+    assert entry.detail and entry.detail["override"] is True
+    assert "plan has no PCN" not in str(entry.detail)  # free text stays out of the audit log
+
+
+def test_review_actions_need_a_person_and_an_existing_draft(staffed_store: Store) -> None:
+    jdoe = get_staff(staffed_store, "jdoe")
+    view = service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), None)
+    assert view.created_by == "cli"
+    with pytest.raises(InvalidInput, match="needs --as"):
+        service.approve(staffed_store, view.draft_id, None)
+    with pytest.raises(NotFound, match="no draft with id 999"):
+        service.approve(staffed_store, 999, jdoe)
+    service.discard(staffed_store, view.draft_id, jdoe)
+    with pytest.raises(InvalidInput, match="discarded"):
+        service.approve(staffed_store, view.draft_id, jdoe)
+
+
+def test_audit_has_no_phi(staffed_store: Store) -> None:
+    jdoe = get_staff(staffed_store, "jdoe")
+    view = service.create_draft(staffed_store, "mtm-cmr", _case("mtm-cmr"), jdoe)
+    service.get_draft(staffed_store, view.draft_id, jdoe)
+    blob = " ".join(f"{e.target} {e.patient_ref} {e.detail}" for e in audit.entries(staffed_store))
+    for phi in ("Johnson", "1952", "PHX448812", "555-0142"):
+        assert phi not in blob
+    assert "draft.view" in [e.action for e in audit.entries(staffed_store)]
+
+
+@pytest.mark.parametrize("kind", ["mtm-cmr", "pa-packet", "prescriber-letter"])
+def test_export_docx_and_pdf_read_back(staffed_store: Store, tmp_path: Path, kind: str) -> None:
+    jdoe = get_staff(staffed_store, "jdoe")
+    view = service.create_draft(staffed_store, kind, _case(kind), jdoe)
+    out_docx, out_pdf = tmp_path / "d.docx", tmp_path / "d.pdf"
+    service.export_draft(staffed_store, view.draft_id, jdoe, fmt="docx", out=out_docx)
+    service.export_draft(staffed_store, view.draft_id, jdoe, fmt="pdf", out=out_pdf)
+    d = docx.Document(str(out_docx))
+    paragraphs = "\n".join(p.text for p in d.paragraphs)
+    cells = "\n".join(c.text for t in d.tables for r in t.rows for c in r.cells)
+    assert paragraphs.startswith("DRAFT - pending pharmacist review")
+    assert d.tables, "fields render as real tables"
+    pdf = "\n".join(page.extract_text() for page in PdfReader(str(out_pdf)).pages)
+    assert "DRAFT - pending pharmacist review" in pdf
+    if kind == "mtm-cmr":
+        assert "What we talked about:" in cells and "Margaret Johnson, DOB: 04/17/1952" in paragraphs
+        assert d.styles["Normal"].font.size.pt >= 12
+        assert "Personal Medication List for Margaret Johnson" in pdf
+    if kind == "pa-packet":
+        assert "00169-4132-12" in cells and "00169-4132-12" in pdf
+    if kind == "prescriber-letter":
+        assert "☐ Accept" in paragraphs and "☐ Discuss at next visit" in pdf
+    exports = audit.entries(staffed_store, action="draft.export")
+    assert {e.detail["format"] for e in exports if e.detail} == {"docx", "pdf"}
