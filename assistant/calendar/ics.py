@@ -72,7 +72,7 @@ def export_ics(
     if days < 1:
         raise InvalidInput("--days must be at least 1")
     today = as_of or site_today(cal.tz(site), now)
-    occs = collect(cal, site=site, as_of=today, within=days)
+    occs = collect(cal, site=site, as_of=today, within=days, expand=True)
     data = build_ics(occs, name=f"{cal.sites[site].name} compliance")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)

@@ -18,6 +18,7 @@ All dates here are calendar dates: there is no time of day, so DST changes canno
 
 from __future__ import annotations
 
+import calendar as pycal
 import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -41,10 +42,27 @@ def parse_duration(text: str) -> relativedelta:
     return relativedelta(years=years, months=months, days=days + 7 * weeks)
 
 
+def add_months(d: date, months: int) -> date:
+    """``d`` plus ``months``, clamped to the month end (same as relativedelta, several times faster)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    last = _MONTH_DAYS[month] if month != 2 else (29 if pycal.isleap(year) else 28)
+    return date(year, month, d.day if d.day <= last else last)
+
+
+_MONTH_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+@lru_cache(maxsize=256)
+def _duration_parts(every: str) -> tuple[int, int]:
+    d = parse_duration(every)
+    return d.years * 12 + d.months, d.days
+
+
 def add_duration(start: date, every: str, times: int = 1) -> date:
     """``start`` plus ``times`` × ``every``, computed from ``start`` so month ends clamp without drift."""
-    d = parse_duration(every)
-    return start + relativedelta(years=d.years * times, months=d.months * times, days=d.days * times)
+    months, days = _duration_parts(every)
+    return add_months(start, months * times) + timedelta(days=days * times)
 
 
 def _parts(rule: str) -> dict[str, str]:
@@ -144,13 +162,23 @@ def fixed_dates(rule: str, start: date, lo: date, hi: date) -> list[date]:
     months_to_lo = (lo.year - start.year) * 12 + (lo.month - start.month)
     k = max(0, months_to_lo // step - 1)
     while count is None or k < count:
-        d = start + relativedelta(months=step * k)
+        d = add_months(start, step * k)
         if d > hi:
             break
         if d >= lo:
             out.append(d)
         k += 1
     return out
+
+
+def period_days(rule: str) -> int | None:
+    """The fixed step in days of a simple DAILY/WEEKLY rule (None for monthly and longer or BY* rules)."""
+    freq, interval, _count, _until, simple = _plan(rule)
+    if freq == "DAILY":
+        return interval if simple else 1
+    if freq == "WEEKLY":
+        return 7 * interval if simple else 7
+    return None
 
 
 def next_rolling_due(completed_on: date, every: str) -> date:

@@ -51,13 +51,14 @@ from assistant.calendar.models import (
     RollingSchedule,
     Site,
 )
-from assistant.calendar.schedule import add_duration, fixed_dates
+from assistant.calendar.schedule import add_duration, fixed_dates, period_days
 from assistant.errors import InvalidInput, NotFound
 from assistant.staff import StaffMember, list_staff
 from assistant.store import Store
 
 DEFAULT_HORIZON_DAYS = 365
 RECENT_DAYS = 7
+HIGH_FREQUENCY_DAYS = 7
 NO_OBLIGATIONS = "no obligations yet: rxdesk calendar import knowledge/compliance/obligations.yaml"
 
 
@@ -106,6 +107,13 @@ class CalendarData:
     pas: list[PARequest]
     completions: dict[tuple[str, str], dict[date, CompletionRow]] = field(default_factory=dict)
     completion_list: list[CompletionRow] = field(default_factory=list)
+    _series: list[Series] | None = field(default=None, repr=False)
+
+    def series(self) -> list[Series]:
+        """All series, built once per load (listing and digests iterate them many times)."""
+        if self._series is None:
+            self._series = list(iter_series(self))
+        return self._series
 
     def tz(self, site: str | None) -> ZoneInfo:
         s = self.sites.get(site) if site else None
@@ -339,10 +347,30 @@ def _occ(s: Series, due: date, today: date, *, missed: int = 0) -> Occurrence:
     )
 
 
-def series_occurrences(s: Series, cal: CalendarData, today: date, within: int) -> list[Occurrence]:
-    """Open occurrences of one series: at most one overdue, then those due up to today+within."""
+def is_high_frequency(s: Series) -> bool:
+    """Series that recur at least weekly (daily logs, weekly checks)."""
+    sched = s.obligation.schedule if s.obligation else None
+    if isinstance(sched, FixedSchedule):
+        days = period_days(sched.rrule)
+        return days is not None and days <= HIGH_FREQUENCY_DAYS
+    if isinstance(sched, RollingSchedule):
+        return add_duration(date(2000, 1, 1), sched.every) <= date(2000, 1, 1 + HIGH_FREQUENCY_DAYS)
+    return False
+
+
+def series_occurrences(
+    s: Series, cal: CalendarData, today: date, within: int, *, expand: bool = False
+) -> list[Occurrence]:
+    """Open occurrences of one series: at most one overdue, then those due up to today+within.
+
+    Unless ``expand``, a series recurring at least weekly shows only its next open date (a year of
+    daily temperature-log rows would drown everything else; ICS export expands them).
+    """
     done = cal.completions.get((s.obligation_id, s.key), {})
     hi = today + timedelta(days=within)
+    collapse = not expand and is_high_frequency(s)
+    if collapse:
+        hi = min(hi, today + timedelta(days=4 * HIGH_FREQUENCY_DAYS))
     tracked = s.tracked_from if s.tracked_from is not None else date.min
     if s.fixed_due is not None:
         dates = [s.fixed_due] if s.fixed_due <= hi else []
@@ -359,6 +387,8 @@ def series_occurrences(s: Series, cal: CalendarData, today: date, within: int) -
     for d in dates:
         if d >= today and d not in done:
             out.append(_occ(s, d, today))
+            if collapse:
+                break
     return out
 
 
@@ -384,6 +414,7 @@ def collect(
     as_of: date | None = None,
     within: int | None = None,
     now: datetime | None = None,
+    expand: bool = False,
 ) -> list[Occurrence]:
     if site is not None and site not in cal.sites and not any(m.site == site for m in cal.staff):
         known = ", ".join(cal.sites) or "none yet"
@@ -394,7 +425,7 @@ def collect(
     staff_by_id = {m.id: m for m in cal.staff}
     today_cache: dict[str | None, date] = {}
     out: list[Occurrence] = []
-    for s in iter_series(cal):
+    for s in cal.series():
         if site is not None and s.site != site:
             continue
         if owner is not None and not _owner_matches(owner, s.owner, staff_by_id):
@@ -404,7 +435,7 @@ def collect(
             if s.site not in today_cache:
                 today_cache[s.site] = site_today(cal.tz(s.site), now)
             today = today_cache[s.site]
-        out.extend(series_occurrences(s, cal, today, horizon))
+        out.extend(series_occurrences(s, cal, today, horizon, expand=expand))
     out.sort(key=sort_key)
     return out
 
@@ -418,10 +449,14 @@ def list_deadlines(
     within: int | None = None,
     now: datetime | None = None,
     cal: CalendarData | None = None,
+    expand: bool = False,
 ) -> DeadlineList:
-    """``rxdesk deadlines``: overdue first, then by due date; default horizon 365 days."""
+    """``rxdesk deadlines``: overdue first, then by due date; default horizon 365 days.
+
+    ``expand`` lists every date of daily/weekly series too (by default only their next one).
+    """
     cal = cal or load_calendar(store)
-    occs = collect(cal, site=site, owner=owner, as_of=as_of, within=within, now=now)
+    occs = collect(cal, site=site, owner=owner, as_of=as_of, within=within, now=now, expand=expand)
     shown_as_of = as_of or site_today(cal.tz(site or cal.default_site()), now)
     note = NO_OBLIGATIONS if not cal.obligations else None
     return DeadlineList(as_of=shown_as_of, occurrences=occs, note=note)
@@ -447,7 +482,7 @@ def split_occurrence_id(occ_id: str) -> tuple[str, date]:
 def find_series(cal: CalendarData, occ_id: str) -> tuple[Series, date]:
     """The series and due date behind an occurrence id, or NotFound."""
     prefix, due = split_occurrence_id(occ_id)
-    for s in iter_series(cal):
+    for s in cal.series():
         if s.occ_id(due) != occ_id.strip():
             continue
         if s.fixed_due is not None:

@@ -129,6 +129,9 @@ def deadlines(
     within: int | None = typer.Option(
         None, "--within", help="Due within DAYS (overdue always shown; default 365)."
     ),
+    expand: bool = typer.Option(
+        False, "--all", help="Every date of daily/weekly series (default: the next)."
+    ),
     as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -137,7 +140,7 @@ def deadlines(
         return
     _actor(as_staff, Action.VIEW_DEADLINES)
     result = service.list_deadlines(
-        state().store, site=site, owner=owner, as_of=_date(as_of, "--as-of"), within=within
+        state().store, site=site, owner=owner, as_of=_date(as_of, "--as-of"), within=within, expand=expand
     )
     if as_json:
         keep = {

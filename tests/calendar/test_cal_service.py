@@ -273,3 +273,27 @@ def test_today_is_the_sites_date_across_dst_and_time_zones(cal_store: Store):
     dl = list_deadlines(cal_store, site="main", now=datetime(2026, 3, 9, 5, 30, tzinfo=UTC), within=0)
     assert dl.as_of == date(2026, 3, 9)
     assert next(o for o in dl.occurrences if o.obligation_id == "biennial-inventory").days_left == -8
+
+
+def test_daily_series_show_only_their_next_date_unless_expanded(cal_store: Store, library_file: Path):
+    daily = (
+        "  - id: temp-log\n"
+        "    title: Fridge temperature log\n"
+        "    owner: technician\n"
+        "    citation: CDC storage toolkit\n"
+        "    schedule: {rrule: FREQ=DAILY, start: 2026-01-01}\n"
+        "    remind_days: [0]\n"
+    )
+    library_file.write_text(
+        library_file.read_text().replace("credential_reminders:", daily + "credential_reminders:")
+    )
+    import_library(cal_store, library_file, since=date(2026, 1, 1))
+    dl = list_deadlines(cal_store, site="main", as_of=date(2026, 1, 10), within=30)
+    rows = [o for o in dl.occurrences if o.obligation_id == "temp-log"]
+    # one overdue row (yesterday; 7 earlier days missed) and today's
+    assert [(o.due, o.status, o.missed) for o in rows] == [
+        (date(2026, 1, 9), "overdue", 8),
+        (date(2026, 1, 10), "due_soon", 0),
+    ]
+    full = list_deadlines(cal_store, site="main", as_of=date(2026, 1, 10), within=30, expand=True)
+    assert len([o for o in full.occurrences if o.obligation_id == "temp-log"]) == 1 + 31
