@@ -401,6 +401,8 @@ def edit_draft(
     with store.begin() as conn:
         d, v = _load(conn, draft_id)
     _closed(d, "edited")
+    # editing a clinical document is clinical work: the kind's drafting permission applies too
+    _check(store, actor, get_kind(d["kind"]).ACTION, draft_id=draft_id, event="draft.edit")
     content = _content(d["kind"], case, today)
     if not allow_errors:
         _refuse_errors(content)

@@ -84,10 +84,16 @@ def test_clinical_kinds_are_pharmacist_only(staffed_store: Store) -> None:
     for kind in ("mtm-note", "prescriber-letter"):
         with pytest.raises(PermissionDenied, match="pharmacist-only"):
             service.create_draft(staffed_store, kind, _case(kind), bsmith)
+    note = service.create_draft(
+        staffed_store, "mtm-note", _case("mtm-note"), get_staff(staffed_store, "jdoe")
+    )
+    with pytest.raises(PermissionDenied, match="pharmacist-only"):
+        service.edit_draft(staffed_store, note.draft_id, _case("mtm-note"), bsmith)
+    service.discard(staffed_store, note.draft_id, bsmith)
     service.create_draft(staffed_store, "mtm-cmr", _case("mtm-cmr"), bsmith)  # technician may prepare
     with pytest.raises(PermissionDenied):
         service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), aadmin)
-    assert len(service.list_drafts(staffed_store, None)) == 1
+    assert len(service.list_drafts(staffed_store, None, status=Status.DRAFT)) == 1
 
 
 def test_validation_errors_refuse_or_block(staffed_store: Store) -> None:
