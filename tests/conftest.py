@@ -40,6 +40,17 @@ staff:
 """
 
 
+@pytest.fixture(scope="session")
+def shipped_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped SOP manual indexed once with the real bundled model, through the CLI."""
+    from assistant.cli import main
+    from assistant.config import REPO_ROOT
+
+    data_dir = tmp_path_factory.mktemp("shipped") / "data"
+    assert main(["--data-dir", str(data_dir), "ingest", str(REPO_ROOT / "knowledge" / "sops")]) == 0
+    return data_dir
+
+
 def _pg_available() -> bool:
     try:
         engine = create_engine(PG_URL, connect_args={"connect_timeout": 2})

@@ -52,6 +52,16 @@ class _Pending:
     status: str  # added | changed
 
 
+def chroma_client(path: Path) -> Any:
+    """A persistent Chroma client (no telemetry). Chroma keeps one client per path and process."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
 def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -80,14 +90,8 @@ class SopIndex:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
-
             self.dir.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(
-                path=str(self.dir / "chroma"),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
+            self._client = chroma_client(self.dir / "chroma")
         return self._client
 
     @property

@@ -1,0 +1,139 @@
+"""The real bundled model end to end: checksum, Chroma re-open, the evaluation bar, the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.config import REPO_ROOT
+from assistant.sops.embeddings import (
+    EmbeddingModelError,
+    MiniLMEmbedding,
+    _model_path,
+    _Runtime,
+    _tokenizer_path,
+    runtime,
+)
+from assistant.sops.evaluate import evaluate, load_questions
+from assistant.sops.index import COLLECTION, SopIndex, chroma_client
+from assistant.sops.search import Retriever
+
+EVAL = REPO_ROOT / "knowledge" / "eval" / "questions.jsonl"
+
+
+def test_model_checksum_is_checked_before_loading() -> None:
+    with pytest.raises(EmbeddingModelError, match="checksum mismatch"):
+        _Runtime(_model_path(), _tokenizer_path(), expected_sha256="0" * 64)
+
+
+def test_embeddings_are_normalized_and_semantic() -> None:
+    vectors = runtime().embed(
+        ["vaccine refrigerator temperature", "fridge temp for vaccines", "DEA Form 222"]
+    )
+    assert vectors.shape == (3, 384)
+    assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-4
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
+
+
+def test_collection_reopens_with_our_embedding_function(shipped_data_dir: Path) -> None:
+    client = chroma_client(shipped_data_dir / "index" / "chroma")
+    collection = client.get_collection(COLLECTION)  # no embedding function passed on purpose
+    # chromadb rebuilds the function from the persisted config (ours is registered by name) and
+    # uses it instead of its downloading default; there is no network here, so a download would fail
+    assert isinstance(collection.configuration["embedding_function"], MiniLMEmbedding)
+    found = collection.query(query_texts=["vaccine fridge too warm"], n_results=1)
+    assert found["metadatas"][0][0]["sop_id"] == "VAC-001"
+
+
+def test_retrieval_evaluation_meets_the_bar(shipped_data_dir: Path) -> None:
+    report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(EVAL))
+    assert report.in_scope >= 80 and report.out_of_scope >= 15
+    hybrid, dense, bm25 = (report.methods[m] for m in ("hybrid", "dense", "bm25"))
+    assert hybrid.hit_at_3 >= 0.90
+    assert hybrid.abstain_accuracy >= 0.85
+    assert hybrid.hit_at_3 >= dense.hit_at_3 and hybrid.hit_at_3 >= bm25.hit_at_3
+
+
+def test_ask_json_contract(shipped_data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        ["--data-dir", str(shipped_data_dir), "ask", "claim rejected with code 75 what do i do", "--json"]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert {"question", "answer", "abstained", "citations"} <= set(out)
+    assert out["abstained"] is False
+    cite = out["citations"][0]
+    assert {"sop_id", "title", "section", "source", "score"} <= set(cite)
+    assert cite["sop_id"] in {"SOP-FIN-002", "SOP-FIN-001"}
+    assert cite["source"].endswith(".md") and "/" not in cite["source"]
+
+
+def test_ask_abstains_out_of_scope(shipped_data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        ["--data-dir", str(shipped_data_dir), "ask", "whats the wifi password for the back office", "--json"]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["abstained"] is True and out["citations"] == []
+
+
+def test_eval_retrieval_json_contract(
+    shipped_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = tmp_path / "q.jsonl"
+    small.write_text(
+        '{"question": "vaccine fridge read 9 C", "expected_sop": "VAC-001"}\n'
+        '{"question": "how do I request PTO", "expected_sop": null}\n'
+    )
+    assert main(["--data-dir", str(shipped_data_dir), "eval", "retrieval", str(small), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["methods"]) == {"hybrid", "dense", "bm25"}
+    for scores in out["methods"].values():
+        assert {"hit@1", "hit@3", "hit@5", "mrr", "abstain_accuracy", "p50_ms", "p95_ms"} <= set(scores)
+    q = out["questions"][0]
+    assert q["ranked"]["hybrid"][0] == "VAC-001" and set(q["abstained"]) == {"hybrid", "dense", "bm25"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", ""], "empty question"),
+        (["ask", "hello", "--role", "boss"], "unknown role"),
+        (["ingest", "/definitely/not/here"], "path not found"),
+        (["eval", "retrieval", "/no/such.jsonl"], "evaluation file not found"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_nonzero(
+    shipped_data_dir: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = (shipped_data_dir / "index" / "manifest.json").read_bytes()
+    rc = main(["--data-dir", str(shipped_data_dir), *args])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0
+    assert message in err and len(err.splitlines()) == 1
+    assert (shipped_data_dir / "index" / "manifest.json").read_bytes() == manifest
+
+
+def test_unreadable_pdf_in_folder_leaves_index_intact(
+    shipped_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "copy"
+    shutil.copytree(shipped_data_dir, data_dir)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "good.md").write_text("# QA-009 Good\n\n## Steps\nDo the thing carefully.\n")
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4 broken")
+    before = (data_dir / "index" / "manifest.json").read_bytes()
+    rc = main(["--data-dir", str(data_dir), "ingest", str(folder)])
+    assert rc != 0 and "scan.pdf: unreadable PDF" in capsys.readouterr().err
+    assert (data_dir / "index" / "manifest.json").read_bytes() == before
+    rc = main(["--data-dir", str(data_dir), "ask", "vaccine fridge read 9 C now what", "--json"])
+    assert rc == 0 and json.loads(capsys.readouterr().out)["citations"][0]["sop_id"] == "VAC-001"
+
+
+def test_ask_on_an_empty_data_dir_says_to_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["--data-dir", str(tmp_path / "empty"), "ask", "anything"])
+    assert rc != 0 and "rxdesk ingest" in capsys.readouterr().err
