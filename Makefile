@@ -20,6 +20,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/rxdesk ingest knowledge/sops
+	$(BIN)/rxdesk calendar import knowledge/compliance/obligations.yaml
 	$(BIN)/rxdesk serve
 
 test: install
