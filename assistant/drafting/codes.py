@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 
-import simple_icd_10_cm as cm
+
+@cache
+def _icd10cm() -> ModuleType:
+    """The ICD-10-CM code set, loaded on first use: parsing it costs ~2.5 s, which every other
+    command (``rxdesk ask``, ``rxdesk ingest`` ...) should not pay at start-up."""
+    import simple_icd_10_cm
+
+    return simple_icd_10_cm
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ def icd10_lookup(value: str) -> Icd10 | None:
     raw = value.strip().upper()
     if not _ICD_SHAPE.match(raw):
         return None
+    cm = _icd10cm()
     try:
         if not cm.is_valid_item(raw) or not (
             cm.is_category_or_subcategory(raw) or cm.is_extended_subcategory(raw)
