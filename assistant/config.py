@@ -17,31 +17,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file in the data dir."
     )
-    sops_dir: Path = Field(default=REPO_ROOT / "knowledge" / "sops", description="SOPs indexed by make run.")
-    obligations_file: Path = Field(default=REPO_ROOT / "knowledge" / "compliance" / "obligations.yaml")
     # retrieval
     abstain_threshold: float = Field(default=0.42, description="Minimum evidence score to answer.")
-    # LLM (optional; offline mode when unset)
-    llm_base_url: str | None = None
-    llm_api_key: str | None = None
-    llm_model: str = "gpt-4o-mini"
-    llm_baa: bool = Field(default=False, description="A BAA covers the LLM endpoint: PHI may be sent.")
-    # Slack (optional; terminal chat when unset)
+    # Slack (optional; `rxdesk serve` starts the terminal chat when unset)
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
-    slack_api_url: str | None = None
-    digest_channel: str | None = None
 
     @property
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'rxdesk.db').resolve()}"
-
-    @property
-    def chroma_dir(self) -> Path:
-        return self.data_dir / "chroma"
 
     @property
     def files_dir(self) -> Path:
