@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from assistant import audit
 from assistant.errors import InvalidInput, NotFound
@@ -153,23 +153,30 @@ def set_credential_expiry(
     """Record a renewal: the credential of that type gets its new expiry (created if absent)."""
     get_staff(store, staff_id)
     with store.begin() as conn:
-        existing = conn.execute(
-            select(staff_credentials.c.id).where(
-                staff_credentials.c.staff_id == staff_id, staff_credentials.c.type == cred_type
-            )
-        ).scalar_one_or_none()
-        values: dict[str, object] = {"expires": expires}
-        if number is not None:
-            values["number"] = number
-        if existing is None:
-            conn.execute(insert(staff_credentials).values(staff_id=staff_id, type=cred_type, **values))
-        else:
-            conn.execute(update(staff_credentials).where(staff_credentials.c.id == existing).values(**values))
-        audit.record(
-            conn,
-            actor=actor,
-            action="staff.credential_renewed",
-            target=staff_id,
-            detail={"type": cred_type, "expires": expires.isoformat()},
-        )
+        record_credential_expiry(conn, staff_id, cred_type, expires, actor=actor, number=number)
     return next(c for c in get_staff(store, staff_id).credentials if c.type == cred_type)
+
+
+def record_credential_expiry(
+    conn: Connection, staff_id: str, cred_type: str, expires: date, *, actor: str, number: str | None = None
+) -> None:
+    """The write behind :func:`set_credential_expiry`, inside the caller's transaction."""
+    existing = conn.execute(
+        select(staff_credentials.c.id).where(
+            staff_credentials.c.staff_id == staff_id, staff_credentials.c.type == cred_type
+        )
+    ).scalar_one_or_none()
+    values: dict[str, object] = {"expires": expires}
+    if number is not None:
+        values["number"] = number
+    if existing is None:
+        conn.execute(insert(staff_credentials).values(staff_id=staff_id, type=cred_type, **values))
+    else:
+        conn.execute(update(staff_credentials).where(staff_credentials.c.id == existing).values(**values))
+    audit.record(
+        conn,
+        actor=actor,
+        action="staff.credential_renewed",
+        target=staff_id,
+        detail={"type": cred_type, "expires": expires.isoformat()},
+    )

@@ -531,6 +531,12 @@ def complete(
         raise InvalidInput("give --evidence TEXT or --evidence-file PATH (what proves it was done)")
     cal = load_calendar(store)
     s, due = find_series(cal, occ_id)
+    today = site_today(cal.tz(s.site), now)
+    if on > today:
+        raise InvalidInput(
+            f"--on {on.isoformat()} is in the future (today is {today.isoformat()} at the site); "
+            "record a completion once it is done"
+        )
     done = cal.completions.get((s.obligation_id, s.key), {})
     if due in done:
         raise InvalidInput(f"'{occ_id}' was already completed on {done[due].completed_on.isoformat()}")
@@ -581,10 +587,11 @@ def complete(
                 "late_days": max(0, (on - due).days),
             },
         )
-    if new_expiry is not None and s.staff_id and s.cred_type:
-        from assistant.staff import set_credential_expiry
+        if new_expiry is not None and s.staff_id and s.cred_type:
+            # same transaction: a completion without its renewal (or the reverse) never persists
+            from assistant.staff import record_credential_expiry
 
-        set_credential_expiry(store, s.staff_id, s.cred_type, new_expiry, actor=actor)
+            record_credential_expiry(conn, s.staff_id, s.cred_type, new_expiry, actor=actor)
     next_due = add_duration(on, sched.every) if isinstance(sched, RollingSchedule) else None
     return Completion(id=new_id, **values, next_due=next_due, new_expiry=new_expiry)
 

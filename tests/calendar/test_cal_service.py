@@ -15,6 +15,9 @@ from assistant.errors import InvalidInput, NotFound
 from assistant.staff import get_staff
 from assistant.store import Store
 
+# completions are recorded after the fact: these tests run "later" than the dates they complete
+LATER = datetime(2030, 1, 1, 12, tzinfo=UTC)
+
 
 def _ids(dl) -> list[str]:  # type: ignore[no-untyped-def]
     return [o.id for o in dl.occurrences]
@@ -121,6 +124,7 @@ def test_credential_renewal_sets_new_expiry(cal_store: Store, settings):  # type
         on=date(2027, 2, 10),
         actor="jdoe",
         files_dir=settings.files_dir,
+        now=LATER,
         evidence="Board verification printout",
         new_expiry=date(2029, 3, 31),
     )
@@ -138,6 +142,7 @@ def test_credential_renewal_sets_new_expiry(cal_store: Store, settings):  # type
             on=date(2027, 1, 2),
             actor="jdoe",
             files_dir=settings.files_dir,
+            now=LATER,
             evidence="x",
             new_expiry=date(2030, 1, 1),
         )
@@ -152,6 +157,7 @@ def test_fixed_completion_before_due_date_keeps_the_calendar(cal_store: Store, s
         on=date(2027, 4, 15),
         actor="jdoe",
         files_dir=settings.files_dir,
+        now=LATER,
         evidence_file=cert,
     )
     assert c.evidence_sha256 == hashlib.sha256(b"%PDF-1.4 fake certificate").hexdigest()
@@ -171,6 +177,7 @@ def test_fixed_completion_before_due_date_keeps_the_calendar(cal_store: Store, s
             on=date(2027, 4, 16),
             actor="jdoe",
             files_dir=settings.files_dir,
+            now=LATER,
             evidence="again",
         )
 
@@ -184,6 +191,7 @@ def test_fixed_completion_after_due_date_clears_overdue(cal_store: Store, settin
         on=date(2027, 6, 9),
         actor="bsmith",
         files_dir=settings.files_dir,
+        now=LATER,
         evidence="Renewed online, confirmation 123",
     )
     assert audit.entries(cal_store, action="calendar.complete")[0].detail["late_days"] == 9
@@ -206,6 +214,7 @@ def test_rolling_next_due_counts_from_the_completion_date(
         on=on,
         actor="jdoe",
         files_dir=settings.files_dir,
+        now=LATER,
         evidence="Signed inventory, close of business",
     )
     assert c.next_due == next_due
@@ -231,6 +240,7 @@ def test_rolling_month_end_completion_clamps(cal_store: Store, settings, library
         on=date(2026, 8, 31),
         actor="jdoe",
         files_dir=settings.files_dir,
+        now=LATER,
         evidence="done",
     )
     assert c.next_due == date(2027, 2, 28)
@@ -241,12 +251,13 @@ def test_rolling_month_end_completion_clamps(cal_store: Store, settings, library
             on=date(2027, 8, 1),
             actor="jdoe",
             files_dir=settings.files_dir,
+            now=LATER,
             evidence="x",
         )
 
 
 def test_completion_input_errors(cal_store: Store, settings, tmp_path: Path):  # type: ignore[no-untyped-def]
-    kw = {"on": date(2027, 1, 1), "actor": "jdoe", "files_dir": settings.files_dir}
+    kw = {"on": date(2027, 1, 1), "actor": "jdoe", "files_dir": settings.files_dir, "now": LATER}
     with pytest.raises(InvalidInput, match="give --evidence"):
         complete(cal_store, "form-106-loss@main@2027-01-04", **kw)
     with pytest.raises(NotFound, match="no occurrence"):
@@ -297,3 +308,17 @@ def test_daily_series_show_only_their_next_date_unless_expanded(cal_store: Store
     ]
     full = list_deadlines(cal_store, site="main", as_of=date(2026, 1, 10), within=30, expand=True)
     assert len([o for o in full.occurrences if o.obligation_id == "temp-log"]) == 1 + 31
+
+
+def test_completion_dated_in_the_future_is_refused(cal_store: Store, settings):  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput, match="is in the future"):
+        complete(
+            cal_store,
+            "form-106-loss@main@2027-01-04",
+            on=date(2026, 12, 1),
+            actor="jdoe",
+            files_dir=settings.files_dir,
+            evidence="filed",
+            now=datetime(2026, 11, 30, 23, 30, tzinfo=UTC),  # still Nov 30 in Chicago
+        )
+    assert not audit.entries(cal_store, action="calendar.complete")
