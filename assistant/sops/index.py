@@ -102,7 +102,7 @@ class SopIndex:
             self._collection = self.client.get_or_create_collection(
                 name=COLLECTION,
                 embedding_function=self.embedding,
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": {"space": "cosine", "num_threads": 1}},  # 1 thread: reproducible graph
             )
         return self._collection
 

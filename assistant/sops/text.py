@@ -216,6 +216,8 @@ ABBREVIATIONS: dict[str, str] = {
     "rx": "prescription",
     "rxs": "prescriptions",
     "erx": "electronic prescription",
+    "escript": "e-rx electronic prescription",
+    "escripts": "e-rx electronic prescriptions",
     "otc": "over the counter",
     "pse": "pseudoephedrine",
     "cmea": "combat methamphetamine epidemic act pseudoephedrine",
@@ -271,8 +273,11 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
+_DIGIT_PLURAL = re.compile(r"\b(\d+)'?s\b")  # "222s" / "222's" -> "222" (form numbers, codes)
+
+
 def raw_tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower().replace("’", "'"))
+    return _TOKEN.findall(_DIGIT_PLURAL.sub(r"\1", text.lower().replace("’", "'")))
 
 
 def content_terms(text: str) -> list[str]:
