@@ -207,7 +207,8 @@ def import_library(
     """Validate ``path`` whole, then upsert its sites, obligations and credential lead days at once.
 
     ``since`` is the date tracking begins for obligations seen for the first time (default: today,
-    UTC): occurrences due before it are assumed handled before rxdesk and are never shown overdue.
+    UTC): dates of a calendar rule (RRULE) due before it are assumed handled before rxdesk and are
+    never shown overdue. ``once`` dates and rolling ``first_due`` dates are tracked as written.
     """
     lib = load_library_file(path)
     result = ImportResult(file=path.name)

@@ -12,8 +12,10 @@ Occurrence ids are stable and usable on the command line::
 Decisions where the issue is silent (also in the README):
 
 * "Today" is the date in the site's time zone at ``now`` unless ``as_of`` is given.
-* Occurrences due before an obligation's ``tracked_from`` (the day it was first imported) are
-  assumed handled before rxdesk and never shown overdue; credentials and PAs have no such cut-off.
+* Occurrences of a calendar rule (RRULE) due before the obligation was first imported
+  (``tracked_from``, or ``--since``) are assumed handled before rxdesk and never shown overdue.
+  A ``once`` date, a rolling ``first_due``, credentials and PAs have no such cut-off: a written
+  deadline that passed with no completion recorded is overdue.
 * Per series only the most recent past-due occurrence can be overdue; earlier undone ones are
   superseded by it and counted in ``missed`` (a daily log missed for a month is one overdue row).
 * Rolling series: before tracking began each occurrence is assumed done on its due date; after that
@@ -213,7 +215,11 @@ def iter_series(cal: CalendarData) -> Iterator[Series]:
         m.id: {c.type: c.expires for c in m.credentials if c.expires} for m in cal.staff
     }
     cred_obligation: dict[str, Obligation] = {}
-    for ob, tracked_from in cal.obligations:
+    for ob, imported_on in cal.obligations:
+        # Only calendar rules (RRULE) are tracked from the import date: their past dates are history
+        # the pharmacy handled before rxdesk. A `once` date or a rolling `first_due` is a deadline a
+        # person wrote down; if it has passed with no completion recorded, it is overdue.
+        tracked_from = imported_on if isinstance(ob.schedule, FixedSchedule) else None
         role = ob.staff_role
         if role is None:
             for site in cal.sites.values():

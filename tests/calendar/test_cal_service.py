@@ -322,3 +322,16 @@ def test_completion_dated_in_the_future_is_refused(cal_store: Store, settings): 
             now=datetime(2026, 11, 30, 23, 30, tzinfo=UTC),  # still Nov 30 in Chicago
         )
     assert not audit.entries(cal_store, action="calendar.complete")
+
+
+def test_import_cutoff_applies_to_calendar_rules_not_to_written_deadlines(  # type: ignore[no-untyped-def]
+    staffed_store: Store, library_file: Path
+):
+    # imported "today" (2026-11-26 in Chicago) with no --since: a fresh install
+    import_library(staffed_store, library_file, since=date(2026, 11, 26))
+    dl = list_deadlines(staffed_store, site="main", as_of=date(2026, 11, 26), within=30)
+    overdue = {o.obligation_id: o.id for o in dl.occurrences if o.status == "overdue"}
+    # the biennial inventory was due 2026-03-01 and nobody recorded it: that is overdue
+    assert overdue.get("biennial-inventory") == "biennial-inventory@main@2026-03-01"
+    # the month-end rule's past dates are history from before rxdesk, not alarms
+    assert "month-end-check" not in overdue and "dea-registration" not in overdue
