@@ -105,9 +105,12 @@ def identity_blocks(doc: Document, f: Filler) -> None:
 def clinical_blocks(doc: Document, f: Filler, case: Case) -> None:
     doc.h("Diagnosis")
     rows = [["Primary (this request)", f.icd("request.diagnosis_icd10")]]
+    primary = (case.request.diagnosis_icd10 or "").replace(".", "").upper()
     for i, c in enumerate(case.conditions):
+        if primary and (c.icd10 or "").replace(".", "").upper() == primary:
+            continue  # already the primary row
         rows.append([c.name or f"condition {i + 1}", f.icd(f"conditions.{i}.icd10")])
-    doc.table(["", "ICD-10-CM"], rows)
+    doc.table(["Diagnosis", "ICD-10-CM"], rows)
     doc.h("Prior therapies")
     if case.request.prior_therapies:
         rows = []
