@@ -20,7 +20,11 @@ from assistant.sops.triage import is_clinical_question
 MAX_QUESTION_CHARS = 2000
 _FRAMING = re.compile(r"^(purpose|scope|overview|definitions?)\b", re.I)
 _SOP_REF = re.compile(r"\b((?:[A-Z]{2,8}-){1,3}\d{2,4}[A-Z]?)\b")
-MAX_LINES_PER_SECTION = 8
+MAX_LINES_PER_SECTION = 5  # a short section is shown whole; a long one by its most relevant steps
+_RECORDS = re.compile(r"^(records?|record keeping|responsibilit)", re.I)
+_ASKS_ABOUT_RECORDS = re.compile(
+    r"\b(how long|keep|kept|retain|retention|record|records|file|log|who)\b", re.I
+)
 ABSTAIN_TEXT = "Our SOPs don't cover this, so I won't guess. Please ask the pharmacist on duty."
 CLINICAL_TEXT = (
     "That is a clinical-judgment question, which the pharmacist has to answer. "
@@ -199,8 +203,13 @@ def _choose_sections(
     def rerank(hit: SectionHit) -> float:
         body = bodies[(hit.sop_id, hit.section)]
         score = 0.5 * hit.score / top_score + 0.5 * _block_coverage(question, hit.section, body, idf)
-        # "Purpose" and "Scope" sections say what an SOP is about, rarely what to do
-        return score * (0.7 if _FRAMING.match(hit.section) else 1.0)
+        # "Purpose" and "Scope" say what an SOP is about, rarely what to do; "Records" and
+        # "Responsibilities" answer who/how-long questions, not "what now?"
+        if _FRAMING.match(hit.section):
+            score *= 0.7
+        elif _RECORDS.match(hit.section) and not _ASKS_ABOUT_RECORDS.search(question):
+            score *= 0.8
+        return score
 
     ranked = sorted(candidates, key=rerank, reverse=True)
     best = ranked[0]
