@@ -482,6 +482,22 @@ def approve(
         return _view(conn, draft_id)
 
 
+def _set_status(
+    conn: Connection, d: dict, v: dict, status: Status, event: str, actor_id: str, reason: str | None
+) -> None:
+    """Move a draft to ``status``: the row, a review event and an audit entry, in one transaction."""
+    conn.execute(update(drafts).where(drafts.c.id == d["id"]).values(status=status.value, updated_at=_now()))
+    _review_event(conn, d["id"], v["version"], event, actor_id, reason)
+    audit.record(
+        conn,
+        actor=actor_id,
+        action=f"draft.{event}",
+        target=f"draft:{d['id']}",
+        patient_ref=d["patient_ref"],
+        detail={"version": v["version"]},
+    )
+
+
 def request_changes(store: Store, draft_id: int, actor: StaffMember | None, *, reason: str) -> DraftView:
     _check(store, actor, Action.REQUEST_CHANGES, draft_id=draft_id, event="draft.request_changes")
     assert actor is not None
@@ -491,20 +507,7 @@ def request_changes(store: Store, draft_id: int, actor: StaffMember | None, *, r
         d, v = _load(conn, draft_id)
         if d["status"] != Status.DRAFT.value:
             raise InvalidInput(f"draft {draft_id} is {d['status']}; changes can only be requested on a draft")
-        conn.execute(
-            update(drafts)
-            .where(drafts.c.id == draft_id)
-            .values(status=Status.CHANGES_REQUESTED.value, updated_at=_now())
-        )
-        _review_event(conn, draft_id, v["version"], "request_changes", actor.id, reason.strip())
-        audit.record(
-            conn,
-            actor=actor.id,
-            action="draft.request_changes",
-            target=f"draft:{draft_id}",
-            patient_ref=d["patient_ref"],
-            detail={"version": v["version"]},
-        )
+        _set_status(conn, d, v, Status.CHANGES_REQUESTED, "request_changes", actor.id, reason.strip())
         return _view(conn, draft_id)
 
 
@@ -516,20 +519,7 @@ def discard(
     with store.begin() as conn:
         d, v = _load(conn, draft_id)
         _closed(d, "discarded")
-        conn.execute(
-            update(drafts)
-            .where(drafts.c.id == draft_id)
-            .values(status=Status.DISCARDED.value, updated_at=_now())
-        )
-        _review_event(conn, draft_id, v["version"], "discard", actor.id, reason)
-        audit.record(
-            conn,
-            actor=actor.id,
-            action="draft.discard",
-            target=f"draft:{draft_id}",
-            patient_ref=d["patient_ref"],
-            detail={"version": v["version"]},
-        )
+        _set_status(conn, d, v, Status.DISCARDED, "discard", actor.id, reason)
         return _view(conn, draft_id)
 
 
