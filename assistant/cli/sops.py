@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from assistant.cli.common import JsonOpt, app, emit, state
-from assistant.roles import parse_role
+from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state
+from assistant.cli.render import answer_text
 from assistant.sops import service
 
 eval_app = typer.Typer(help="Evaluations of the assistant's quality.", no_args_is_help=True)
@@ -34,10 +34,13 @@ def _progress_bar():  # type: ignore[no-untyped-def]
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Files or folders (.md .txt .docx .pdf), recursively."),
     prune: bool = typer.Option(False, "--prune", help="Drop indexed files that no longer exist."),
+    as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Index SOP documents (incremental: unchanged files are not re-embedded)."""
-    report = service.ingest(state().settings, paths, prune=prune, progress=_progress_bar())
+    report = service.ingest(
+        state().store, paths, principal=acting_as(as_staff), prune=prune, progress=_progress_bar()
+    )
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
     emit(report, as_json, report.summary())
@@ -46,16 +49,19 @@ def ingest(
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="The question, in plain words."),
-    role: str = typer.Option("technician", "--role", help="technician | pharmacist | admin"),
+    as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Answer a question from the SOPs, with citations (or say they don't cover it)."""
-    answer = service.ask(state().settings, question, parse_role(role))
+    """Answer a question from the SOPs, with citations (or say they don't cover it).
+
+    Clinical-judgment questions are answered only for a pharmacist named with --as."""
+    answer = service.ask(state().store, question, principal=acting_as(as_staff))
+    text = answer_text(answer)
     if as_json:
         data = answer.model_dump(mode="json")
-        emit(data, True)
+        emit({"question": data.pop("question"), "answer": text, **data}, True)
     else:
-        emit(answer, False, answer.answer)
+        emit(answer, False, text)
 
 
 @eval_app.command("retrieval")
