@@ -14,7 +14,7 @@ import uuid
 import typer
 
 from assistant.agent.replies import ChatContext
-from assistant.agent.router import route
+from assistant.agent.respond import respond
 from assistant.cli.common import AsOpt, acting_as, app, state
 from assistant.cli.render import reply_text
 from assistant.config import REPO_ROOT
@@ -81,7 +81,7 @@ def chat(as_staff: str | None = AsOpt) -> None:
             continue
         if message.lower() in {"quit", "exit", "/quit", ":q"}:
             break
-        typer.echo(f"rxdesk> {reply_text(route(message, ctx))}\n")
+        typer.echo(f"rxdesk> {reply_text(respond(message, ctx))}\n")
 
 
 @app.command()
