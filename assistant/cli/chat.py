@@ -21,6 +21,7 @@ from assistant.config import REPO_ROOT
 from assistant.errors import RxdeskError
 from assistant.principal import OPERATOR, Principal
 from assistant.staff import get_staff, import_staff, list_staff
+from integrations.llm import chat_model
 
 BANNER = "rxdesk chat — SOP answers, deadlines and drafts, offline. Type 'help', or 'quit' to leave."
 EXAMPLE_STAFF = REPO_ROOT / "knowledge" / "staff.example.yaml"
@@ -70,7 +71,10 @@ def chat(as_staff: str | None = AsOpt) -> None:
         principal=principal,
         conversation_id=f"terminal:{uuid.uuid4().hex[:12]}",
         site=principal.site,
+        model=chat_model(st.settings),
     )
+    if interactive and ctx.model is not None:
+        typer.echo(f"Using the language model {st.settings.llm_model} (offline answers if it fails).")
     while True:
         try:
             line = input("you> " if interactive else "")
