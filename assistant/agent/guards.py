@@ -115,6 +115,13 @@ def _numbers(text: str) -> set[str]:
     return out
 
 
+_DOSE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|u|ml|%)(?![a-z])", re.I)
+
+
+def _dose(text: str) -> str:
+    return re.sub(r"\s+", "", text.lower()).replace("units", "unit")
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -214,8 +221,8 @@ def synonym_groups() -> list[set[str]]:
     from assistant.drafting.extract import CONDITIONS, LAB_NAMES
 
     groups: dict[str, set[str]] = {}
-    for alias, code in CONDITIONS.items():
-        groups.setdefault(code, {code.lower()}).add(alias)
+    for alias, code in CONDITIONS.items():  # the code itself is not a synonym: E11.9 says more
+        groups.setdefault(code, set()).add(alias)
     for alias, name in LAB_NAMES.items():
         groups.setdefault(name, {name.lower()}).add(alias)
     for abbr, words in SIG_WORDS.items():
@@ -246,11 +253,17 @@ class Sources:
         self.low = expand(" ".join(joined.lower().split()))
         self.words = set(_WORD.findall(self.low))
         self.stems = {_stem(w) for w in self.words if not w.isdigit()}
-        self.numbers = _numbers(joined)
+        spans = detect(joined)
+        undated = joined
+        for span in spans:
+            if span.kind == "DATE":
+                undated = undated.replace(span.value, " ")
+        self.numbers = _numbers(undated)  # "10/2" is a date, not the number 10
+        self.doses = {_dose(m.group(0)) for m in _DOSE.finditer(joined)}
         self.digits = {_digits(tok) for tok in re.findall(r"[\w-]+", joined) if _digits(tok)}
         self.drugs = drugs_in(joined)
         self.dates: set[str] = set()
-        for span in detect(joined):
+        for span in spans:
             if span.kind == "DATE":
                 iso = iso_date(span.value, self.today)
                 if iso:
@@ -289,6 +302,9 @@ def traceable(path: str, value: Any, src: Sources) -> bool:
     norm = " ".join(text.lower().split())
     if norm and norm in src.low:
         return True
+    doses = {_dose(m.group(0)) for m in _DOSE.finditer(text)}
+    if not doses <= src.doses:
+        return False  # "10 mg" needs "10 mg" (or "10mg") said, not just a 10 somewhere
     if not _numbers(text) <= src.numbers:
         return False
     if not drugs_in(text) <= src.drugs:

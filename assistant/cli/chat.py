@@ -8,6 +8,7 @@ Line history stays in memory for the session only: messages can name patients.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import uuid
 
@@ -19,6 +20,7 @@ from assistant.cli.common import AsOpt, acting_as, app, state
 from assistant.cli.render import reply_text
 from assistant.config import REPO_ROOT
 from assistant.errors import RxdeskError
+from assistant.logs import configure_logging
 from assistant.principal import OPERATOR, Principal
 from assistant.staff import get_staff, import_staff, list_staff
 from integrations.llm import chat_model
@@ -57,6 +59,7 @@ def _enable_line_editing() -> None:
 def chat(as_staff: str | None = AsOpt) -> None:
     """Chat in the terminal (reads questions from stdin; one answer per line of input)."""
     st = state()
+    configure_logging(st.settings, logging.WARNING)
     interactive = sys.stdin.isatty()
     if interactive:
         _enable_line_editing()
