@@ -30,6 +30,11 @@ class StaffMember(BaseModel):
     site: str | None = None
     slack_user_id: str | None = None
     credentials: list[Credential] = Field(default_factory=list)
+    # how a pharmacist signs approved documents (printed under their name)
+    npi: str | None = Field(default=None, pattern=r"^\d{10}$")
+    display_credentials: str | None = Field(
+        default=None, description='Letters after the name, e.g. "PharmD, RPh".'
+    )
 
     @field_validator("role", mode="before")
     @classmethod
@@ -85,7 +90,14 @@ def import_staff(store: Store, path: Path, *, actor: str = "cli") -> StaffImport
     with store.begin() as conn:
         existing = set(conn.execute(select(staff_table.c.id)).scalars())
         for m in members:
-            row = {"name": m.name, "role": m.role.value, "site": m.site, "slack_user_id": m.slack_user_id}
+            row = {
+                "name": m.name,
+                "role": m.role.value,
+                "site": m.site,
+                "slack_user_id": m.slack_user_id,
+                "npi": m.npi,
+                "display_credentials": m.display_credentials,
+            }
             if m.id in existing:
                 conn.execute(update(staff_table).where(staff_table.c.id == m.id).values(**row))
                 conn.execute(delete(staff_credentials).where(staff_credentials.c.staff_id == m.id))
@@ -127,6 +139,8 @@ def list_staff(store: Store, *, site: str | None = None, role: Role | None = Non
             site=r["site"],
             slack_user_id=r["slack_user_id"],
             credentials=by_staff.get(r["id"], []),
+            npi=r["npi"],
+            display_credentials=r["display_credentials"],
         )
         for r in rows
     ]

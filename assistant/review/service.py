@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, insert, select, update
 
 from assistant import audit
-from assistant.drafting import render
+from assistant.drafting import final, render
 from assistant.drafting.case import Case
 from assistant.drafting.document import Document
 from assistant.drafting.kinds import get_kind
@@ -29,7 +29,7 @@ from assistant.drafting.validate import validate_case
 from assistant.errors import InvalidInput, NotFound, PermissionDenied
 from assistant.review.tables import draft_reviews, draft_versions, drafts
 from assistant.roles import Action, require
-from assistant.staff import StaffMember
+from assistant.staff import StaffMember, get_staff
 from assistant.store import Store
 
 ANONYMOUS = "cli"  # actor recorded when a draft is created without --as (no role; cannot review)
@@ -448,10 +448,17 @@ def approve(
         errors = list(dict.fromkeys(v["errors"] + validate_case(case, d["kind"]).errors))
         if errors:
             raise InvalidInput(f"draft {draft_id} cannot be approved: {errors[0]} ({len(errors)} error(s))")
-        if v["missing"] and not override_reason:
+        # issue 11: what the recipient cannot do without, and the approver as signer (assistant.drafting.final)
+        signer = final.signer_for(actor.name, actor.display_credentials, actor.npi, case)
+        check = final.approval_check(
+            d["kind"], case, signer=signer, drafted_on=_utc(v["created_at"]).date(), approved_on=_now().date()
+        )
+        if why := final.refusal(draft_id, d["kind"], check):
+            raise InvalidInput(why)
+        if check.handwritten and not override_reason:
             raise InvalidInput(
-                f"draft {draft_id} has {len(v['missing'])} missing required fact(s) "
-                f"({', '.join(v['missing'][:3])}); approve with --override-reason to accept them"
+                f"draft {draft_id} has {len(check.handwritten)} missing required fact(s) "
+                f"({', '.join(check.handwritten[:3])}); approve with --override-reason to accept them"
             )
         doc = Document.model_validate(v["document"])
         if doc.content_sha256() != v["content_sha256"]:
@@ -460,7 +467,12 @@ def approve(
         conn.execute(
             update(draft_versions)
             .where(draft_versions.c.draft_id == draft_id, draft_versions.c.version == v["version"])
-            .values(approved_by=actor.id, approved_at=now, override_reason=override_reason)
+            .values(
+                approved_by=actor.id,
+                approved_at=now,
+                override_reason=override_reason,
+                signer=signer.model_dump(),
+            )
         )
         conn.execute(
             update(drafts).where(drafts.c.id == draft_id).values(status=Status.APPROVED.value, updated_at=now)
@@ -526,6 +538,19 @@ def discard(
 FORMATS = ("md", "docx", "pdf")
 
 
+def _stamp(store: Store, d: dict, v: dict) -> final.ApprovalStamp:
+    """The approval record of an approved version (issue 11); the signer was frozen at approval."""
+    case = Case.model_validate(v["case_data"])
+    directory = None
+    if not v.get("signer"):  # approved before signers were recorded
+        try:
+            m = get_staff(store, v["approved_by"])
+            directory = final.signer_for(m.name, m.display_credentials, m.npi, case)
+        except NotFound:
+            directory = None
+    return final.stamp_for(d["id"], {**v, "approved_at": _utc(v["approved_at"])}, case, directory)
+
+
 def export_draft(
     store: Store, draft_id: int, actor: StaffMember | None, *, fmt: str, out: Path
 ) -> ExportResult:
@@ -538,7 +563,13 @@ def export_draft(
         d, v = _load(conn, draft_id)
         banner = _banner(d, v)
         doc = Document.model_validate(v["document"])
-        if fmt == "md":
+        stamp = _stamp(store, d, v) if d["status"] == Status.APPROVED.value else None
+        if stamp is not None:  # issue 11: a clean final document with the approval in metadata + footer
+            data = {"md": render.to_markdown, "docx": render.to_docx, "pdf": render.to_pdf}[fmt](
+                doc, banner, stamp=stamp
+            )
+            data = data.encode() if isinstance(data, str) else data
+        elif fmt == "md":
             content = DraftContent(
                 kind=d["kind"], document=doc, missing=v["missing"], warnings=v["warnings"], errors=v["errors"]
             )

@@ -30,14 +30,14 @@ def _case(kind: str):
 def test_lifecycle_edit_request_changes_approve(staffed_store: Store) -> None:
     jdoe, bsmith = get_staff(staffed_store, "jdoe"), get_staff(staffed_store, "bsmith")
     case = _case("pa-packet")
-    case.insurance.member_id = None
+    case.insurance.pcn = None  # a fact the office may complete by hand, so approvable with an override
     view = service.create_draft(staffed_store, "pa-packet", case, bsmith)  # technicians may initiate PAs
-    assert (view.version, view.status, view.missing) == (1, Status.DRAFT, ["member ID"])
+    assert (view.version, view.status, view.missing) == (1, Status.DRAFT, ["PCN"])
     assert view.patient_ref and view.patient_ref.startswith("pt_")
 
     with pytest.raises(InvalidInput, match="missing required fact.*override-reason"):
         service.approve(staffed_store, view.draft_id, jdoe)
-    view = service.request_changes(staffed_store, view.draft_id, jdoe, reason="add the member ID")
+    view = service.request_changes(staffed_store, view.draft_id, jdoe, reason="add the PCN")
     assert view.status is Status.CHANGES_REQUESTED
     with pytest.raises(InvalidInput, match="edit it first"):
         service.approve(staffed_store, view.draft_id, jdoe)
