@@ -18,7 +18,7 @@ BlockType = Literal[
     "heading", "para", "fields", "table", "bullets", "checkboxes", "lines", "pagebreak", "signature"
 ]
 Recipient = Literal["patient", "payer", "prescriber", "record"]
-SIGNER_KEYS = ("name", "credentials", "npi")
+SIGNER_KEYS = ("name", "credentials", "npi", "phone")
 
 
 class Block(BaseModel):
@@ -71,7 +71,7 @@ class Document(BaseModel):
         self.blocks.append(Block(type="pagebreak"))
 
     def signature(self, template: list[str], drafted: dict[str, str]) -> None:
-        """The signing pharmacist: ``template`` lines use ``{name}``, ``{credentials}`` and ``{npi}``;
+        """The signing pharmacist: ``template`` lines use ``{name}``, ``{credentials}``, ``{npi}``, ``{phone}``;
         ``drafted`` fills them from the case until an approval names the real signer."""
         self.blocks.append(
             Block(

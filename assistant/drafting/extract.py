@@ -247,6 +247,21 @@ def _people_and_ids(r: _Reader, case: Case) -> None:
     if m:
         case.request.urgency = "expedited"
         r.use(*m.span())
+    m = re.search(r"\b(CMR|TMR)\b", src)
+    if m:
+        case.encounter.type = m.group(1)  # type: ignore[assignment]
+        r.use(*m.span())
+    # how the encounter happened: "by phone", "via video", "in person", "f2f" (a bare "phone" may be a
+    # phone number's label, so it needs its "by")
+    m = re.search(
+        r"\b(?:by|via|over the)\s+(telephone|phone|video|telehealth)\b"
+        r"|\b(in[- ]person|face[- ]to[- ]face|f2f|telephonic)\b",
+        src,
+        re.I,
+    )
+    if m:
+        case.encounter.modality = m.group(1) or m.group(2)  # type: ignore[assignment]  # normalised below
+        r.use(*m.span())
 
 
 def _conditions(r: _Reader, case: Case) -> None:
@@ -366,5 +381,5 @@ def extract_case(text: str, *, today: dt.date | None = None) -> Case:
     _drugs(r, case)
     if case.request.drug and len(case.conditions) == 1 and case.conditions[0].icd10:
         case.request.diagnosis_icd10 = case.conditions[0].icd10  # the only condition named
-    case.intake_warnings = r.notes + r.leftovers()
-    return case
+    case.intake_warnings = list(dict.fromkeys(r.notes + r.leftovers()))
+    return Case.model_validate(case.model_dump())  # normalises what was assigned (e.g. "phone")

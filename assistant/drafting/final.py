@@ -36,9 +36,15 @@ class Signer(BaseModel):
     name: str
     credentials: str | None = None
     npi: str | None = None
+    phone: str | None = Field(default=None, description="Direct phone, when the case records the signer's.")
 
     def values(self) -> dict[str, str]:
-        return {"name": self.name, "credentials": self.credentials or "", "npi": self.npi or ""}
+        return {
+            "name": self.name,
+            "credentials": self.credentials or "",
+            "npi": self.npi or "",
+            "phone": self.phone or "",
+        }
 
     def display(self) -> str:
         return ", ".join(x for x in (self.name, self.credentials) if x)
@@ -52,6 +58,7 @@ def signer_for(name: str, credentials: str | None, npi: str | None, case: Case) 
         name=name,
         credentials=credentials or (case.pharmacist.credentials if same else None),
         npi=npi or (case.pharmacist.npi if same else None),
+        phone=case.pharmacist.phone if same else None,  # never another pharmacist's direct line
     )
 
 

@@ -276,16 +276,18 @@ def to_pdf(doc: Document, banner: str, *, stamp: ApprovalStamp | None = None) ->
         return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
     story: list = [] if stamp else [para(banner, label), Spacer(1, size * 0.6)]
+    write_in = doc.recipient == "patient"  # empty boxes on the patient's forms are for handwriting
     heading: list = []  # headings wait for what follows them: a heading never ends a page alone
     for b in doc.blocks:
-        flowables = _pdf_block(b, para, heads, body, label, cell, grid, width, has_box, size)
+        flowables = _pdf_block(b, para, heads, body, label, cell, grid, width, has_box, size, write_in)
         if b.type == "heading":
             heading += flowables
             continue
-        if heading and flowables and b.type != "pagebreak":
-            first = flowables[0]
-            kept = list(first._content) if isinstance(first, KeepTogether) else [first]
-            flowables = [KeepTogether(heading + kept), *flowables[1:]]
+        if b.type in ("lines", "signature") and story and not heading:
+            # write-in lines stay with what they answer (a signature never sits alone on a page)
+            flowables = [KeepTogether(_flat([story.pop(), *flowables]))]
+        elif heading and flowables and b.type != "pagebreak":
+            flowables = [KeepTogether(heading + _flat(flowables[:1])), *flowables[1:]]
         else:
             story += heading
         heading = []
@@ -328,7 +330,17 @@ def to_pdf(doc: Document, banner: str, *, stamp: ApprovalStamp | None = None) ->
     return buf.getvalue()
 
 
-def _pdf_block(b: Block, para, heads, body, label, cell, grid, width, has_box, size) -> list:  # type: ignore[no-untyped-def]
+def _flat(flowables: list) -> list:
+    """KeepTogether contents inlined: a KeepTogether inside another reports an endless height."""
+    from reportlab.platypus import KeepTogether
+
+    out: list = []
+    for f in flowables:
+        out += _flat(list(f._content)) if isinstance(f, KeepTogether) else [f]
+    return out
+
+
+def _pdf_block(b: Block, para, heads, body, label, cell, grid, width, has_box, size, write_in=False) -> list:  # type: ignore[no-untyped-def]
     from reportlab.lib import colors
     from reportlab.platypus import KeepTogether, PageBreak, Spacer, Table
 
@@ -337,8 +349,8 @@ def _pdf_block(b: Block, para, heads, body, label, cell, grid, width, has_box, s
     if b.type == "para":
         return [para(b.text)]
     if b.type == "fields":
-        # an empty value is a box to write in: give it room for a line of handwriting
-        data = [[para(k, label), para(v or "\n", cell)] for k, v in b.rows]
+        # on the patient's forms an empty value is a box to write in: room for a line of handwriting
+        data = [[para(k, label), para(v or ("\n" if write_in else ""), cell)] for k, v in b.rows]
         t = Table(data, colWidths=[width * 0.36, width * 0.64])
         t.setStyle(grid)
         return [KeepTogether([t, Spacer(1, size * 0.6)])]  # a box never splits across pages

@@ -167,7 +167,7 @@ def test_prescriber_letter_sbar() -> None:
         assert option in text
     assert "Prescriber signature:" in text and "Date / time:" in text
     assert "Please fax this page back to 555-0121 by 12/04/2026." in text
-    assert "**Direct phone:** 555-0123" in text and "Pharmacist signature:" in text
+    assert "Direct phone: 555-0123" in text and "Pharmacist signature:" in text
     assert "Re: Margaret Johnson, DOB 04/17/1952" in text
     assert "**Category:** adverse drug reaction" in text
     assert "1500 mg by mouth once daily" in text and "**Monitoring:** A1c in 3 months" in text

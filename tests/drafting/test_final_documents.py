@@ -118,6 +118,17 @@ def test_the_approving_pharmacist_signs_not_the_case_pharmacist(pharmacists: Sto
     assert "Name: Kim Nguyen" in text and "Credentials: PharmD, RPh" in text and "NPI: 1234567893" in text
     assert "1456789019" not in text  # the case pharmacist's NPI
 
+    letter = service.create_draft(
+        pharmacists,
+        "prescriber-letter",
+        load_case(EXAMPLES / "prescriber-letter.yaml"),
+        get_staff(pharmacists, "jdoe"),
+    )
+    service.approve(pharmacists, letter.draft_id, get_staff(pharmacists, "knguyen"))
+    text, _ = _pdf_text(_export(pharmacists, letter.draft_id, "knguyen", "pdf", tmp_path))
+    assert "Kim Nguyen, PharmD, RPh" in text
+    assert "555-0123" not in text  # the case pharmacist's direct line is not printed under another name
+
 
 def test_a_signer_without_credentials_on_record_cannot_sign(pharmacists: Store) -> None:
     view = service.create_draft(

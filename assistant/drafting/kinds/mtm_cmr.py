@@ -9,6 +9,7 @@ provenance, in ``knowledge/drafting/cms10396_reference.yaml`` and held to it by 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from assistant.drafting.case import Case, Medication
 from assistant.drafting.document import Document
@@ -204,7 +205,7 @@ def build(case: Case, f: Filler) -> Document:
     listed = [(i, m) for i, m in enumerate(case.medications) if on_pml(m, cmr_date)]
     if f.need_list("medications") and listed:
         for i, m in listed:
-            label = m.name or f"medication {i + 1}"
+            label = re.sub(r"\s*\([^)]*\)$", "", m.name or "") or f"medication {i + 1}"  # as written
             med = " ".join(
                 s
                 for s in (

@@ -42,6 +42,7 @@ REQUIRED: dict[str, str] = {
     "request.denial.appeal_deadline": "appeal deadline (plan type, or the deadline stated in the notice)",
     "request.denial.good_cause": "good-cause statement for filing late",
     "request.expedited_reason": "prescriber's reason for expedited review",
+    "request.prior_therapies": "drugs tried, with dates and results (for this exception)",
     "request.prior_therapies[].start": "start date",
     "request.prior_therapies[].stop": "stop date",
     "request.prior_therapies[].outcome": "outcome",
@@ -114,7 +115,7 @@ def enclosures(case: Case, f: Filler) -> list[str]:
         out.append(f"Lab report: {name} {value}, {when}")
     for t in r.prior_therapies:
         if t.drug:
-            out.append(f"Record of therapy with {t.drug}" + (f" ({t.outcome})" if t.outcome else ""))
+            out.append(f"Record of therapy with {t.drug}" + (f": {t.outcome}" if t.outcome else ""))
     if r.rationale:
         out.append("Letter of medical necessity signed by the prescriber")
     return out

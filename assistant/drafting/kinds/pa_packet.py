@@ -56,6 +56,7 @@ REQUIRED: dict[str, str] = {
     "request.contraindications": "FDA-noted contraindications (or none)",
     "request.interaction_concerns": "drug interaction concerns (or none)",
     "request.rationale": "clinical rationale",
+    "request.prior_therapies": "drugs tried, with dates and results (for this exception)",
     "request.prior_therapies[].dose": "dose",
     "request.prior_therapies[].start": "start date",
     "request.prior_therapies[].stop": "stop date",
@@ -122,7 +123,9 @@ FORM_ITEMS: tuple[FormItem, ...] = (
     FormItem("Height / weight", "vitals.height", "weight"),
     FormItem("Diagnoses treated with the requested drug (ICD-10-CM)", "request.diagnosis_icd10", "always"),
     FormItem("Other relevant diagnosis", "", "optional"),
-    FormItem("Drugs tried, dates and results (failure or intolerance)", "", "always"),
+    FormItem(
+        "Drugs tried, dates and results (failure or intolerance)", "request.prior_therapies", "exception"
+    ),
     FormItem("Current drug regimen for the condition", "regimen", "always"),
     FormItem("FDA-noted contraindications", "request.contraindications", "always"),
     FormItem("Drug interaction concerns", "request.interaction_concerns", "always"),
@@ -143,6 +146,7 @@ def applies(item: FormItem, case: Case) -> bool:
         "weight": weight_based(r),
         "opioid": is_opioid(r),
         "expedited": r.urgency == "expedited",
+        "exception": r.exception_type in STEP_EXCEPTIONS,
     }[item.when]
 
 
@@ -151,6 +155,7 @@ EXPEDITED_ATTESTATION = (
     "review time frame may seriously jeopardize the life or health of the patient or the patient's "
     "ability to regain maximum function."
 )
+STEP_EXCEPTIONS = ("step therapy", "formulary", "tiering")
 _WEIGHT_BASED = re.compile(r"(?i)/\s*kg\b|/\s*m2\b|/\s*m²|per kg|\bBSA\b")
 
 
@@ -239,14 +244,14 @@ def identity_blocks(doc: Document, f: Filler, *, with_address: bool = True) -> N
         ("PCN:", f.get("insurance.pcn")),
         ("Group:", f.get("insurance.group")),
     ]
-    doc.fields(rows)
+    optional = ("Sex:", "Person code:")  # not asked by the form: shown only when recorded
+    doc.fields([(k, v) for k, v in rows if v or k not in optional])
     doc.h("Prescriber")
     schedule, _known = controlled_schedule(case.request)
-    rows = [
-        ("Prescriber name:", f.get("prescriber.name")),
-        ("Specialty:", f.get("prescriber.specialty")),
-        ("Prescriber NPI:", f.get("prescriber.npi")),
-    ]
+    rows = [("Prescriber name:", f.get("prescriber.name"))]
+    if case.prescriber.specialty:
+        rows.append(("Specialty:", f.get("prescriber.specialty")))
+    rows.append(("Prescriber NPI:", f.get("prescriber.npi")))
     if schedule:  # a DEA number belongs on a request for a controlled substance only
         rows.append((f"Prescriber DEA ({schedule} controlled substance):", f.get("prescriber.dea")))
     rows += [
@@ -298,14 +303,16 @@ def clinical_blocks(doc: Document, f: Filler, case: Case) -> None:
                 ]
             )
         doc.table(["Drug", "Dose", "Start", "Stop", "Outcome"], rows)
+    elif case.request.exception_type in STEP_EXCEPTIONS:  # the plan decides on the drugs tried
+        doc.p(f.need("request.prior_therapies"))
     else:
-        doc.p("None recorded in the case.")
+        doc.p("None provided with this request.")
     doc.fields([("Current drug regimen for the condition:", regimen_text(f, case))])
     doc.h("Labs")
     if case.labs:
         doc.table(["Test", "Result", "Date"], [list(f.measurement("labs", i)) for i in range(len(case.labs))])
     else:
-        doc.p("None recorded in the case.")
+        doc.p("None provided with this request.")
 
 
 def _continuation(f: Filler, r: Request) -> str:

@@ -52,7 +52,7 @@ BLOCKING = {
     "problems[].description",
     "problems[].recommendation",
 }
-SIGNER_PATHS = {"pharmacist.name", "pharmacist.credentials"}
+SIGNER_PATHS = {"pharmacist.name", "pharmacist.credentials", "pharmacist.phone"}
 SIGNER_NEEDS = ("credentials",)
 
 CONFIDENTIAL = (
@@ -132,15 +132,20 @@ def build(case: Case, f: Filler) -> Document:
 
     doc.h("Pharmacist")
     doc.signature(
-        ["{name}, {credentials}", "Pharmacist signature: ______________________________"],
-        {"name": f.get("pharmacist.name"), "credentials": f.get("pharmacist.credentials")},
-    )
-    doc.fields(
         [
-            ("Direct phone:", f.get("pharmacist.phone")),
-            ("Follow-up:", f.get("encounter.follow_up_date")),
-        ]
+            "{name}, {credentials}",
+            "Direct phone: {phone}",
+            "Pharmacist signature: ______________________________",
+        ],
+        {
+            "name": f.get("pharmacist.name"),
+            "credentials": f.get("pharmacist.credentials"),
+            "phone": f.get("pharmacist.phone"),
+        },
     )
+    follow_up = f.get("encounter.follow_up_date")
+    if follow_up:
+        doc.p(f"Follow-up planned: {follow_up}")
 
     # ---- fax-back page: stands on its own ------------------------------------------------------
     doc.pagebreak()
