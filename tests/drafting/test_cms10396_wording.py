@@ -5,15 +5,19 @@ form's order, as kept in knowledge/drafting/cms10396_reference.yaml (which says 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
 import yaml
+from pypdf import PdfReader
 
 from assistant.config import REPO_ROOT
 from assistant.drafting.case import load_case
 from assistant.drafting.document import Document
+from assistant.drafting.kinds.base import DRAFT_BANNER
 from assistant.drafting.pipeline import compose
+from assistant.drafting.render import to_pdf
 
 REFERENCE = yaml.safe_load(
     (REPO_ROOT / "knowledge" / "drafting" / "cms10396_reference.yaml").read_text(encoding="utf-8")
@@ -63,3 +67,21 @@ def test_reference_names_its_source() -> None:
     letter = " ".join(REFERENCE["cover_letter"])
     assert "make sure that your medications are working" not in letter
     assert "Along with this letter" not in letter
+
+
+def test_the_plan_on_the_card_names_the_program_when_no_program_is_recorded() -> None:
+    case = load_case(EXAMPLE)
+    case.encounter.program = None
+    content = compose("mtm-cmr", case, today=dt.date(2026, 11, 26))
+    assert "Part D plan name" not in content.missing
+    assert "through the Prairie Health Medicare Rx (PDP) MTM program." in content.document.plain_text()
+    case.insurance.plan = None
+    assert "Part D plan name" in compose("mtm-cmr", case, today=dt.date(2026, 11, 26)).missing
+
+
+def test_no_medication_box_splits_across_pages() -> None:
+    pdf = to_pdf(compose("mtm-cmr", load_case(EXAMPLE), today=dt.date(2026, 11, 26)).document, DRAFT_BANNER)
+    for n, page in enumerate(PdfReader(io.BytesIO(pdf)).pages, start=1):
+        text = page.extract_text()
+        # a box opens with "Medication:" and closes with "Why I stopped using it:" on the same page
+        assert text.count("Medication:") == text.count("Why I stopped using it:"), f"page {n}"
