@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import Connection, delete, insert, select, update
 
 from assistant import audit
+from assistant.drafting.codes import npi_problem
 from assistant.errors import InvalidInput, NotFound
 from assistant.roles import Role
 from assistant.store import Store
@@ -40,6 +41,14 @@ class StaffMember(BaseModel):
     @classmethod
     def _lower(cls, v: object) -> object:
         return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("npi")
+    @classmethod
+    def _npi(cls, v: str | None) -> str | None:
+        """An NPI printed under a signature must be a real one (check digit)."""
+        if v is not None and (why := npi_problem(v)):
+            raise ValueError(why)
+        return v
 
 
 class StaffImportResult(BaseModel):

@@ -47,10 +47,14 @@ def _pdf_text(data: bytes) -> tuple[str, dict]:
     return "\n".join(p.extract_text() for p in reader.pages), dict(reader.metadata or {})
 
 
-def test_staff_directory_holds_how_a_pharmacist_signs(pharmacists: Store) -> None:
+def test_staff_directory_holds_how_a_pharmacist_signs(pharmacists: Store, tmp_path: Path) -> None:
     kim = get_staff(pharmacists, "knguyen")
     assert (kim.npi, kim.display_credentials) == ("1234567893", "PharmD, RPh")
     assert get_staff(pharmacists, "lbare").npi is None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('staff:\n  - {id: x1, name: X, role: pharmacist, npi: "1234567890"}\n')
+    with pytest.raises(InvalidInput, match=r"staff\[0\] \(x1\): field 'npi': Value error, NPI check digit"):
+        import_staff(pharmacists, bad)
 
 
 def test_approved_payer_packet_is_clean_with_blank_lines_and_a_discreet_record(
