@@ -210,6 +210,7 @@ COUNTERS = {str(i) for i in range(1, MAX_ITEMS + 2)}  # "Problem 2", "topic 3", 
 CONDITIONAL_TEMPLATE = {
     "11",  # the "(NDC-11)" label, shown only next to a case NDC
     "99605-99607",  # named when no face-to-face code applies (telephone)
+    "65",  # the CMS form's question for patients over 65
     # Part D clocks and their citations (assistant/drafting/clocks.py), shown for Part D plans only
     "42",
     "423.568",

@@ -10,6 +10,7 @@ only for a controlled substance.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import NamedTuple
 
@@ -96,8 +97,12 @@ class FormItem(NamedTuple):
 
 
 # Every item the CMS model form "Request for Medicare Prescription Drug Coverage Determination"
-# (enrollee section and the prescriber's supporting information) asks, in the form's order. An item
-# whose condition applies and whose path the case lacks is flagged as missing.
+# (enrollee section and the prescriber's "Supporting Information for an Exception Request or Prior
+# Authorization") asks, in the form's order. An item whose condition applies and whose path the case
+# lacks is flagged as missing. The form's "requestor" block (someone other than the enrollee or the
+# prescriber) does not apply: the prescriber's office sends this packet. Yes/no attestations only the
+# prescriber can give (high-risk medication in the elderly, opioid dose) are printed for the
+# prescriber to answer, never pre-filled.
 FORM_ITEMS: tuple[FormItem, ...] = (
     FormItem("Enrollee name", "patient.name", "always"),
     FormItem("Date of birth", "patient.dob", "always"),
@@ -129,6 +134,7 @@ FORM_ITEMS: tuple[FormItem, ...] = (
     FormItem("Current drug regimen for the condition", "regimen", "always"),
     FormItem("FDA-noted contraindications", "request.contraindications", "always"),
     FormItem("Drug interaction concerns", "request.interaction_concerns", "always"),
+    FormItem("High-risk medication in the elderly (prescriber to answer)", "", "over 65"),
     FormItem("Opioids (prescriber to complete)", "", "opioid"),
     FormItem("Rationale for request", "request.rationale", "always"),
     FormItem("Expedited decision requested", "request.urgency", "always"),
@@ -147,7 +153,16 @@ def applies(item: FormItem, case: Case) -> bool:
         "opioid": is_opioid(r),
         "expedited": r.urgency == "expedited",
         "exception": r.exception_type in STEP_EXCEPTIONS,
+        "over 65": over_65(case),
     }[item.when]
+
+
+def over_65(case: Case, on: dt.date | None = None) -> bool:
+    dob = case.patient.dob
+    if dob is None:
+        return False
+    on = on or case.prepared_date or dt.date.today()
+    return (on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))) > 65
 
 
 EXPEDITED_ATTESTATION = (
@@ -362,6 +377,11 @@ def safety_block(doc: Document, f: Filler, case: Case) -> None:
             ("Drug interaction concerns:", f.get("request.interaction_concerns")),
         ]
     )
+    if over_65(case, f.prepared):
+        doc.p("High-risk medication in the elderly (prescriber to answer):")
+        doc.lines(
+            ["The patient is over 65: do the benefits of the requested drug outweigh the risks? ☐ Yes ☐ No"]
+        )
     if is_opioid(case.request):
         doc.p("Opioids (prescriber to complete):")
         doc.lines(
