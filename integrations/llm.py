@@ -15,6 +15,7 @@ from langchain_openai import ChatOpenAI
 from assistant.config import Settings
 
 LOCAL_KEY = "not-needed"  # local servers ignore the key, but the client insists on one
+MAX_REPLY_TOKENS = 1024  # bounds a reply, and the work a local server keeps doing after a timeout
 
 
 def chat_model(settings: Settings) -> BaseChatModel | None:
@@ -32,4 +33,10 @@ def chat_model(settings: Settings) -> BaseChatModel | None:
         max_retries=0,
         temperature=0,
         stream_usage=True,
+        # OpenAI takes max_completion_tokens; llama.cpp, vLLM and Ollama know max_tokens
+        **(
+            {"extra_body": {"max_tokens": MAX_REPLY_TOKENS}}
+            if settings.openai_base_url
+            else {"max_completion_tokens": MAX_REPLY_TOKENS}
+        ),
     )

@@ -62,6 +62,7 @@ def test_sop_question_search_then_cited_answer(chat_as, fake_llm: FakeOpenAI, st
     if stream:
         assert "".join(streamed).strip() == reply.text.strip()
     assert "response_format" not in fake_llm.requests[0]  # local servers reject json_schema formats
+    assert fake_llm.requests[0]["max_tokens"] == 1024  # a local server stops, even after a timeout
 
 
 @pytest.mark.parametrize(
