@@ -129,7 +129,9 @@ class FakeSlack:
         raw = req.rfile.read(length) if length else b""
         params: dict[str, Any] = dict(parse_qsl(url.query))
         ctype = req.headers.get("Content-Type") or ""
-        if raw and "json" in ctype:
+        if url.path.startswith("/upload/"):
+            pass  # file bytes (urllib labels them as a form)
+        elif raw and "json" in ctype:
             params.update(json.loads(raw))
         elif raw and "x-www-form-urlencoded" in ctype:
             params.update(parse_qsl(raw.decode()))
