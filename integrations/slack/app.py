@@ -66,21 +66,26 @@ class Registry:
 
     bolt: App
     registered: list[tuple[str, str]] = field(default_factory=list)
+    listeners: int = 0  # listeners added to the Bolt app (the Assistant's live in its middleware)
+
+    def _add(self, kind: str, name: str) -> None:
+        self.registered.append((kind, name))
+        self.listeners += 1
 
     def command(self, name: str, fn: Callable[..., Any]) -> None:
-        self.registered.append(("command", name))
+        self._add("command", name)
         self.bolt.command(name)(fn)
 
     def event(self, name: str, fn: Callable[..., Any], **kwargs: Any) -> None:
-        self.registered.append(("event", name))
+        self._add("event", name)
         self.bolt.event(name, **kwargs)(fn)
 
     def action(self, action_id: str, fn: Callable[..., Any]) -> None:
-        self.registered.append(("action", action_id))
+        self._add("action", action_id)
         self.bolt.action(action_id)(fn)
 
     def view(self, callback_id: str, fn: Callable[..., Any]) -> None:
-        self.registered.append(("view", callback_id))
+        self._add("view", callback_id)
         self.bolt.view(callback_id)(fn)
 
     def assistant(self, assistant: Assistant, events: list[str]) -> None:

@@ -16,6 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
+# every Web API method any FakeSlack was called with in this test session (the manifest test reads it)
+SEEN_METHODS: set[str] = set()
+
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 TEAM = "T1"
@@ -150,6 +153,7 @@ class FakeSlack:
             scripted = self.scripts.get(method)
             answer = scripted.pop(0) if scripted else None
             self.calls.append(call)
+            SEEN_METHODS.add(method)
             self._changed.notify_all()
         if answer is None:
             answer = Scripted(200, self._answer(call))
