@@ -49,7 +49,10 @@ class Settings(BaseSettings):
         description="Base URL of Slack's Web API (a proxy, or a local fake in tests).",
     )
     slack_workers: int = Field(
-        default=4, ge=1, le=64, description="Threads answering Slack requests after they are acknowledged."
+        default=2,
+        ge=1,
+        le=64,
+        description="Threads answering Slack requests after the ack (raise it when an LLM answers: they wait on the network).",
     )
     digest_time: str = Field(
         default="08:00",

@@ -33,7 +33,8 @@ from integrations.slack.requests import ButtonClick, ModalSubmit, SlackMessage, 
 
 log = logging.getLogger("rxdesk.slack")
 
-LISTENER_THREADS = 16
+LISTENER_THREADS = 8
+WORKER_NICE = 10  # answers yield the CPU to acknowledgements (see bench/bench_slack.py)
 
 
 def make_client(settings: Settings, token: str | None = None) -> WebClient:
@@ -111,7 +112,7 @@ class SlackApp:
         self.store = store
         self.client = client or make_client(settings)
         self.listeners = Pool(LISTENER_THREADS, "rxdesk-slack-listen")
-        self.work = Pool(settings.slack_workers, "rxdesk-slack-work")
+        self.work = Pool(settings.slack_workers, "rxdesk-slack-work", nice=WORKER_NICE)
         self.deps = Deps(settings=settings, store=store, client=self.client, respond=respond, work=self.work)
         self.bolt = App(
             client=self.client,
@@ -136,10 +137,23 @@ class SlackApp:
         return False
 
     def warm_up(self) -> None:
-        """Load what the first /draft would otherwise load while its 3-second trigger runs out."""
+        """Load, on one thread before requests arrive, what the first answers would otherwise load
+        concurrently: the SOP index and model, and the code sets the /draft form needs (its trigger
+        expires after 3 seconds)."""
         from assistant.drafting.extract import extract_case
+        from assistant.sops.service import retriever_for
 
-        extract_case("warm up: Ozempic, T2DM, A1c 8.7% on 10/2")
+        def load() -> None:
+            extract_case("warm up: Ozempic, T2DM, A1c 8.7% on 10/2")
+            retriever = retriever_for(self.settings)
+            if not retriever.index.is_empty():
+                retriever.search("warm up", "hybrid")
+
+        # on a worker thread: the model's own threads start there and share its lower priority
+        try:
+            self.work.submit(load).result(timeout=300)
+        except Exception as exc:  # an empty or missing index is reported when someone asks
+            log.warning("warm-up incomplete: %s", type(exc).__name__)
 
     def close(self) -> None:
         self.digest.stop()

@@ -3,7 +3,9 @@ ephemeral notes (falling back to a direct message), and the pool that does slow 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,11 +20,21 @@ from integrations.slack.blocks import Block, split_messages
 log = logging.getLogger("rxdesk.slack")
 
 
+def _lower_priority(nice: int) -> None:
+    """Lower this thread's CPU priority (Linux: per thread), so acknowledging Slack's requests wins
+    the CPU over composing answers on a busy machine."""
+    if nice and hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
 class Pool(ThreadPoolExecutor):
     """A thread pool that knows when it is idle (tests and shutdown wait for that, not for a clock)."""
 
-    def __init__(self, workers: int, name: str) -> None:
-        super().__init__(max_workers=workers, thread_name_prefix=name)
+    def __init__(self, workers: int, name: str, *, nice: int = 0) -> None:
+        super().__init__(
+            max_workers=workers, thread_name_prefix=name, initializer=_lower_priority, initargs=(nice,)
+        )
         self._pending = 0
         self._idle = threading.Condition()
 

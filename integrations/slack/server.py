@@ -22,6 +22,7 @@ log = logging.getLogger("rxdesk.slack")
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 resets connections when Slack sends a burst
 
 
 class QuietHandler(WSGIRequestHandler):

@@ -24,6 +24,11 @@ BOT_ID = "BBOT"
 TEAM = "T1"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
 @dataclass
 class Call:
     method: str  # "chat.postMessage", "response_url", "upload"
@@ -63,8 +68,7 @@ class FakeSlack:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -138,6 +142,9 @@ class FakeSlack:
             params.update(json.loads(raw))
         elif raw and "x-www-form-urlencoded" in ctype:
             params.update(parse_qsl(raw.decode()))
+        if url.path == "/_wait":  # for a process outside this one (the benchmark): wait for a call
+            self._serve_wait(req, params)
+            return
         if url.path.startswith("/api/"):
             method = url.path.removeprefix("/api/")
         elif url.path.startswith("/response/"):
@@ -162,6 +169,21 @@ class FakeSlack:
         req.send_header("Content-Type", "text/plain" if method == "upload" else "application/json")
         for k, v in answer.headers.items():
             req.send_header(k, v)
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        req.wfile.write(data)
+
+    def _serve_wait(self, req: BaseHTTPRequestHandler, query: dict[str, Any]) -> None:
+        """``/_wait?method=M&KEY=VALUE&timeout=S``: the first call of M whose parameter KEY is VALUE."""
+        method = query.pop("method")
+        timeout = float(query.pop("timeout", "30"))
+        found = self.wait_for(
+            lambda: [c for c in self.to(method) if all(str(c.params.get(k)) == v for k, v in query.items())],
+            timeout,
+        )
+        data = json.dumps({"found": bool(found)}).encode()
+        req.send_response(200 if found else 404)
+        req.send_header("Content-Type", "application/json")
         req.send_header("Content-Length", str(len(data)))
         req.end_headers()
         req.wfile.write(data)
@@ -232,3 +254,12 @@ def text_of(blocks: list[dict[str, Any]] | None) -> str:
 
 def action_ids(blocks: list[dict[str, Any]] | None) -> list[str]:
     return [e["action_id"] for b in blocks or [] if b.get("type") == "actions" for e in b["elements"]]
+
+
+if __name__ == "__main__":  # a fake Slack in its own process: prints its base URL, serves until stdin closes
+    import sys
+
+    fake = FakeSlack().start()
+    print(fake.base, flush=True)
+    sys.stdin.read()
+    fake.stop()
