@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import typer
 
@@ -27,10 +28,9 @@ def run_slack(*, http: bool = False, host: str = "0.0.0.0", port: int = 3000) ->
             "Socket Mode needs an app-level token: set SLACK_APP_TOKEN (xapp-...), or use --http with SLACK_SIGNING_SECRET"
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from integrations.slack.app import create_app
     from integrations.slack.server import serve_http, serve_socket_mode
 
-    slack = create_app(settings, state().store)
+    slack = _connect(settings)
     slack.warm_up()
     if http:
         typer.echo(f"rxdesk Slack app over HTTP on port {port} (POST /slack/events)")
@@ -38,6 +38,28 @@ def run_slack(*, http: bool = False, host: str = "0.0.0.0", port: int = 3000) ->
     else:
         typer.echo("rxdesk Slack app in Socket Mode")
         serve_socket_mode(slack, settings.slack_app_token or "")
+
+
+def _connect(settings: Settings):  # type: ignore[no-untyped-def]
+    """The app, or a one-line error when Slack cannot be reached or refuses the token."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from integrations.slack.app import create_app
+
+    try:
+        return create_app(settings, state().store)
+    except (BoltError, SlackApiError) as exc:
+        error = getattr(getattr(exc, "response", None), "get", lambda *_: None)("error")
+        found = re.search(r"'error': '([^']+)'", str(exc))
+        reason = error or (found.group(1) if found else str(exc).splitlines()[0])
+        raise InvalidInput(f"Slack did not accept the bot token (SLACK_BOT_TOKEN): {reason}") from None
+    except OSError as exc:
+        where = settings.slack_api_url or "https://slack.com/api/"
+        reason = getattr(exc, "reason", exc)
+        raise InvalidInput(
+            f"cannot reach Slack's Web API at {where}: {getattr(reason, 'strerror', None) or reason}"
+        ) from None
 
 
 @app.command()

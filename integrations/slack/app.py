@@ -50,9 +50,18 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
     )
 
 
+def _not_the_token_warning(record: logging.LogRecord) -> bool:
+    # Bolt warns that SLACK_BOT_TOKEN is "unused" whenever a client is given, though the client
+    # carries that very token: a false alarm for whoever reads the log.
+    return "`token` will be unused" not in record.getMessage()
+
+
 def quiet_library_logs(settings: Settings) -> None:
     """Bolt and the SDK log request bodies (message text) at DEBUG: keep them at INFO or above
     unless RXDESK_LOG_CONTENT=true."""
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    if _not_the_token_warning not in bolt_logger.filters:
+        bolt_logger.addFilter(_not_the_token_warning)
     if settings.log_content:
         return
     for name in ("slack_bolt", "slack_sdk"):
@@ -118,7 +127,6 @@ class SlackApp:
             client=self.client,
             signing_secret=settings.slack_signing_secret or "",
             listener_executor=self.listeners,
-            logger=logging.getLogger("rxdesk.slack.bolt"),
             ignoring_self_events_enabled=True,
         )
         self.registry = Registry(self.bolt)
@@ -208,7 +216,7 @@ def register(reg: Registry, deps: Deps) -> None:
     reg.event(ids.EVENT_APP_MENTION, on_mention)
     reg.event(ids.EVENT_MESSAGE, on_direct_message)
 
-    assistant = Assistant(logger=logging.getLogger("rxdesk.slack.assistant"))
+    assistant = Assistant()
 
     @assistant.thread_started
     def on_thread_started(body: dict[str, Any]) -> None:

@@ -42,9 +42,10 @@ WORKING_REACTION = "eyes"
 
 
 def accept(deps: Deps, msg: SlackMessage) -> None:
-    """Take a question: once per delivery, with a visible sign of work, answered after the ack."""
+    """Take a question: once per delivery, with a visible sign of work, answered after the ack.
+    A bare mention ("@rxdesk") is a request for help."""
     if not msg.text:
-        return
+        msg = msg.model_copy(update={"text": "help"})
     if not deps.first_time(f"slack-event:{msg.event_id}" if msg.event_id else None):
         log.info("redelivered event %s ignored", msg.event_id)
         return
