@@ -264,18 +264,34 @@ def deadline_answer_blocks(a: DeadlineAnswer) -> list[Block]:
 
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
 _MD_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_MD_EMPTY_FIELD = re.compile(r"^\*\*[^*]+:\*\*\s*$")  # "**Sex:**" with nothing after it
+_MD_TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
+_MD_RULE = re.compile(r"^\s*(-{3,}|\*{3,})\s*$")
 
 
 def md_to_mrkdwn(markdown: str) -> str:
-    """The Markdown our documents use (headings, bold, lists, tables) in Slack's mrkdwn."""
-    out = []
-    for line in markdown.splitlines():
-        line = esc(line.rstrip())
+    """The Markdown our documents use (headings, bold, tables, rules) as Slack mrkdwn; empty form
+    fields are left out (the PDF keeps them as blanks to fill in)."""
+    out: list[str] = []
+    for raw in markdown.splitlines():
+        line = raw.rstrip()
+        if (
+            _MD_EMPTY_FIELD.match(line)
+            or _MD_RULE.match(line)
+            or (line.startswith("|") and _MD_TABLE_RULE.match(line))
+        ):
+            continue
+        if line.startswith("|") and line.endswith("|"):
+            line = " · ".join(cell.strip() for cell in line.strip("|").split("|"))
+        line = esc(line)
         heading = _MD_HEADING.match(line)
         if heading:
             line = f"*{heading.group(1)}*"
-        out.append(_MD_BOLD.sub(r"*\1*", line))
-    return "\n".join(out)
+        line = _MD_BOLD.sub(r"*\1*", line)
+        if not line and out and not out[-1]:
+            continue  # one blank line is enough
+        out.append(line)
+    return "\n".join(out).strip()
 
 
 def _document_preview(view: DraftView) -> str:
