@@ -26,6 +26,12 @@ def first_delivery(store: Store, key: str, *, now: datetime | None = None) -> bo
         return False
 
 
+def forget_delivery(store: Store, key: str) -> None:
+    """Let ``key`` be handled again (its first delivery was turned back, e.g. a form with errors)."""
+    with store.begin() as conn:
+        conn.execute(delete(processed_deliveries).where(processed_deliveries.c.key == key[:200]))
+
+
 def forget_old_deliveries(store: Store, *, now: datetime | None = None) -> int:
     """Drop keys older than :data:`KEEP` (the table stays small); returns how many."""
     cutoff = (now or datetime.now(UTC)) - KEEP

@@ -170,18 +170,11 @@ class SlackApp:
 
 
 def create_app(
-    settings: Settings,
-    store: Store,
-    *,
-    respond: RespondFn = real_respond,
-    client: WebClient | None = None,
-    instance: str | None = None,
-    digest_interval: float = 30.0,
+    settings: Settings, store: Store, *, respond: RespondFn = real_respond, **options: Any
 ) -> SlackApp:
-    """The Slack app over ``store``, answering chat through ``respond`` (default: the real one)."""
-    return SlackApp(
-        settings, store, respond=respond, client=client, instance=instance, digest_interval=digest_interval
-    )
+    """The Slack app over ``store``, answering chat through ``respond`` (default: the real one).
+    ``options``: ``client``, ``instance`` (the name on digest claims), ``digest_interval``."""
+    return SlackApp(settings, store, respond=respond, **options)
 
 
 # ---- listeners: build the request object, acknowledge, hand over ---------------------------------
@@ -286,7 +279,22 @@ def register(reg: Registry, deps: Deps) -> None:
 
     def on_submit(ack: Ack, body: dict[str, Any]) -> None:
         submit = ModalSubmit.from_body(body)
-        forms[submit.callback_id](deps, submit, ack)
+        key = f"slack-view:{submit.view_id}:{submit.view_hash}" if submit.view_id else None
+        if not deps.first_time(key):
+            ack()  # the same submission again (a replay): it was handled
+            return
+        accepted = False
+
+        def ack_once(**kwargs: Any) -> None:
+            nonlocal accepted
+            accepted = kwargs.get("response_action") != "errors"
+            ack(**kwargs)
+
+        try:
+            forms[submit.callback_id](deps, submit, ack_once)  # type: ignore[arg-type]
+        finally:
+            if key and not accepted:  # turned back with errors: the corrected form comes with the same key
+                deps.forget(key)
 
     for callback_id in forms:
         reg.view(callback_id, on_submit)

@@ -19,7 +19,7 @@ from assistant.config import Settings
 from assistant.errors import RxdeskError
 from assistant.principal import Principal
 from assistant.store import Store
-from assistant.store.idempotency import first_delivery
+from assistant.store.idempotency import first_delivery, forget_delivery
 from integrations.slack.blocks import error_text
 from integrations.slack.delivery import Pool
 
@@ -75,6 +75,15 @@ class Deps:
         except Exception as exc:  # the database is down: answering twice beats not answering
             log.warning("could not record delivery key (%s); handling the request anyway", type(exc).__name__)
             return True
+
+    def forget(self, key: str) -> None:
+        """Let a delivery key be handled again (the first delivery was turned back)."""
+        with self._lock:
+            self._seen.pop(key, None)
+        try:
+            forget_delivery(self.store, key)
+        except Exception as exc:
+            log.warning("could not forget delivery key (%s)", type(exc).__name__)
 
     def content(self, text: str) -> str:
         """Message text for a log line: only its size unless RXDESK_LOG_CONTENT=true."""

@@ -44,6 +44,19 @@ def plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
+def modal(callback_id: str, title: str, submit: str, meta: dict[str, Any], blocks: list[Block]) -> Block:
+    """A modal view; ``meta`` travels in private_metadata and comes back with the submission."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title[:MAX_TITLE_CHARS]),
+        "submit": plain(submit),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps(meta),
+        "blocks": blocks[:100],
+    }
+
+
 def _unwrap(annotation: Any) -> Any:
     """``X | None`` and ``Annotated[X, ...]`` -> X."""
     while True:
@@ -232,15 +245,7 @@ def draft_form(
                 "element": element,
             }
         )
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title[:MAX_TITLE_CHARS]),
-        "submit": plain(submit),
-        "close": plain("Cancel"),
-        "private_metadata": json.dumps(meta),
-        "blocks": blocks[:100],
-    }
+    return modal(callback_id, title, submit, meta, blocks)
 
 
 def _selected(values: dict[str, Any]) -> str:
@@ -309,14 +314,12 @@ def reason_form(
     *, callback_id: str, title: str, submit: str, label: str, block_id: str, meta: dict[str, Any], note: str
 ) -> Block:
     """A one-question modal (what needs to change; why approve with facts missing)."""
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title[:MAX_TITLE_CHARS]),
-        "submit": plain(submit),
-        "close": plain("Cancel"),
-        "private_metadata": json.dumps(meta),
-        "blocks": [
+    return modal(
+        callback_id,
+        title,
+        submit,
+        meta,
+        [
             {"type": "section", "text": {"type": "mrkdwn", "text": esc(note)[:3000]}},
             {
                 "type": "input",
@@ -330,4 +333,4 @@ def reason_form(
                 },
             },
         ],
-    }
+    )

@@ -158,6 +158,7 @@ class ModalSubmit(BaseModel):
     user: str
     team: str
     view_id: str
+    view_hash: str = ""
     values: dict[str, dict[str, Any]] = Field(default_factory=dict, repr=False)
     meta: dict[str, Any] = Field(default_factory=dict)
 
@@ -176,6 +177,7 @@ class ModalSubmit(BaseModel):
             user=body["user"]["id"],
             team=(body.get("team") or {}).get("id") or body["user"].get("team_id") or "",
             view_id=view.get("id") or "",
+            view_hash=view.get("hash") or "",
             values=(view.get("state") or {}).get("values") or {},
             meta=meta if isinstance(meta, dict) else {},
         )

@@ -160,7 +160,12 @@ class Harness:
             "team": {"id": TEAM},
             "user": {"id": user, "team_id": TEAM},
             "trigger_id": f"trig.{uuid.uuid4().hex[:8]}",
-            "view": {**view, "id": "V1", "state": {"values": values}},
+            "view": {
+                **view,
+                "id": view.get("id", "V1"),
+                "hash": view.get("hash", "h1"),
+                "state": {"values": values},
+            },
         }
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self.post(body, "application/x-www-form-urlencoded")

@@ -35,6 +35,7 @@ def test_mention_gets_a_threaded_cited_answer(harness: Harness, slack: FakeSlack
     assert len(blocks) <= 50 and all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
     # 👀 while working, taken away once answered; the bot token on every call
     assert [c.params["name"] for c in slack.to("reactions.add")] == ["eyes"]
+    assert slack.calls.index(slack.to("reactions.add")[0]) < slack.calls.index(reply)  # 👀 first
     assert slack.to("reactions.add")[0].params["timestamp"] == ts
     assert len(slack.to("reactions.remove")) == 1
     assert all(
@@ -348,9 +349,10 @@ def test_message_text_stays_out_of_the_logs_unless_asked(
         caplog.clear()
         slack.clear()
         settings = slack_settings(sop_data_dir, slack, log_content=log_content)
-        from assistant.store import open_store
+        if not log_content:  # the first round sets the data up for both
+            from assistant.store import open_store
 
-        prepare(open_store(settings), staff_file, tmp_path) if not log_content else None
+            prepare(open_store(settings), staff_file, tmp_path)
         with caplog.at_level(logging.DEBUG):
             h = start(settings, slack)
             try:

@@ -85,6 +85,12 @@ def test_draft_command_opens_a_prefilled_form_and_posts_the_card(harness: Harnes
     draft = get_draft(harness.store, 1, principal=who(harness.store, "jdoe"))
     assert draft.patient_ref and draft.status is Status.DRAFT
 
+    # the same submission replayed creates nothing more
+    status, _ = harness.submit(view, form_values(view, {"f:patient.dob": "1952-04-17"}), "UTECH1")
+    harness.settle()
+    assert status == 200 and len(cards()) == 2
+    assert len(audit.entries(harness.store, action="draft.create")) == 1
+
 
 def test_a_technician_cannot_draft_a_soap_note(harness: Harness, slack: FakeSlack) -> None:
     harness.command("/draft", "mtm-note for Mr. Lee", "UTECH1")

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from assistant.access import authorize
 from assistant.agent.replies import ErrorReply
+from assistant.drafting.case import Case
 from assistant.errors import Conflict, InvalidInput, RxdeskError
 from assistant.review.service import (
     DraftView,
@@ -68,6 +69,32 @@ def _card_meta(click: ButtonClick) -> dict[str, Any]:
     }
 
 
+def _ask_reason(
+    deps: Deps,
+    click: ButtonClick,
+    callback_id: str,
+    block_id: str,
+    *,
+    title: str,
+    submit: str,
+    label: str,
+    note: str,
+) -> None:
+    """Open a one-question form about the clicked card's draft (answered in ``_decide``)."""
+    deps.client.views_open(
+        trigger_id=click.trigger_id,
+        view=reason_form(
+            callback_id=callback_id,
+            title=title,
+            submit=submit,
+            label=label,
+            block_id=block_id,
+            meta=_card_meta(click),
+            note=note,
+        ),
+    )
+
+
 # ---- buttons -------------------------------------------------------------------------------------
 
 
@@ -79,17 +106,15 @@ def on_approve(deps: Deps, click: ButtonClick) -> None:
         except InvalidInput as exc:
             if exc.field != "override_reason":
                 raise
-            deps.client.views_open(
-                trigger_id=click.trigger_id,
-                view=reason_form(
-                    callback_id=ids.VIEW_APPROVE_OVERRIDE,
-                    title=f"Approve draft #{click.draft_id}",
-                    submit="Approve",
-                    label="Why approve it with these facts missing?",
-                    block_id=ids.OVERRIDE_BLOCK,
-                    meta=_card_meta(click),
-                    note=exc.message,
-                ),
+            _ask_reason(
+                deps,
+                click,
+                ids.VIEW_APPROVE_OVERRIDE,
+                ids.OVERRIDE_BLOCK,
+                title=f"Approve draft #{click.draft_id}",
+                submit="Approve",
+                label="Why approve it with these facts missing?",
+                note=exc.message,
             )
             return
         except Conflict:
@@ -119,17 +144,15 @@ def on_request_changes(deps: Deps, click: ButtonClick) -> None:
             event="draft.request_changes",
             target=f"draft:{click.draft_id}",
         )
-        deps.client.views_open(
-            trigger_id=click.trigger_id,
-            view=reason_form(
-                callback_id=ids.VIEW_REQUEST_CHANGES,
-                title=f"Changes to draft #{click.draft_id}",
-                submit="Send back",
-                label="What needs to change?",
-                block_id=ids.REASON_BLOCK,
-                meta=_card_meta(click),
-                note="The draft goes back for an edit; whoever edits it sees your reason on the card.",
-            ),
+        _ask_reason(
+            deps,
+            click,
+            ids.VIEW_REQUEST_CHANGES,
+            ids.REASON_BLOCK,
+            title=f"Changes to draft #{click.draft_id}",
+            submit="Send back",
+            label="What needs to change?",
+            note="The draft goes back for an edit; whoever edits it sees your reason on the card.",
         )
 
     deps.safely("request changes", job, _tell(deps, click))
@@ -187,19 +210,41 @@ def _fail_to_user(deps: Deps, sub: ModalSubmit) -> Callable[[str], None]:
     return lambda text: tell(deps.client, sub.meta.get("channel"), sub.user, text)
 
 
+def _save_case(deps: Deps, sub: ModalSubmit, ack: Ack, save: Callable[[Case], DraftView]) -> DraftView | None:
+    """Read the case form and ``save`` it; a problem is shown under its field (nothing saved)."""
+    try:
+        view = save(case_from_form(str(sub.meta.get("kind") or ""), sub.values))
+    except FormError as exc:
+        ack(response_action="errors", errors={exc.block_id: exc.message[:2000]})
+        return None
+    except RxdeskError as exc:
+        _refuse(ack, _first_block(sub), exc)
+        return None
+    ack()
+    return view
+
+
+def _update_later(deps: Deps, sub: ModalSubmit, view: DraftView) -> None:
+    deps.later(
+        "update card",
+        lambda: update_card(deps, sub.meta.get("channel"), sub.meta.get("ts"), view),
+        _fail_to_user(deps, sub),
+    )
+
+
 def submit_new_draft(deps: Deps, sub: ModalSubmit, ack: Ack) -> None:
     kind = str(sub.meta.get("kind") or "")
     principal = principal_for(deps.store, sub.user)
-    try:
-        case = case_from_form(kind, sub.values)
-        view = create_draft(deps.store, kind, case, principal=principal, allow_errors=True, source="slack")
-    except FormError as exc:
-        ack(response_action="errors", errors={exc.block_id: exc.message[:2000]})
+    view = _save_case(
+        deps,
+        sub,
+        ack,
+        lambda case: create_draft(
+            deps.store, kind, case, principal=principal, allow_errors=True, source="slack"
+        ),
+    )
+    if view is None:
         return
-    except RxdeskError as exc:
-        _refuse(ack, _first_block(sub), exc)
-        return
-    ack()
     channel = sub.meta.get("channel")
 
     def post() -> None:
@@ -219,21 +264,14 @@ def submit_new_draft(deps: Deps, sub: ModalSubmit, ack: Ack) -> None:
 def submit_edit(deps: Deps, sub: ModalSubmit, ack: Ack) -> None:
     draft_id = int(sub.meta["draft_id"])
     principal = principal_for(deps.store, sub.user)
-    try:
-        case = case_from_form(str(sub.meta.get("kind") or ""), sub.values)
-        view = edit_draft(deps.store, draft_id, case, principal=principal, allow_errors=True)
-    except FormError as exc:
-        ack(response_action="errors", errors={exc.block_id: exc.message[:2000]})
-        return
-    except RxdeskError as exc:
-        _refuse(ack, _first_block(sub), exc)
-        return
-    ack()
-    deps.later(
-        "update card",
-        lambda: update_card(deps, sub.meta.get("channel"), sub.meta.get("ts"), view),
-        _fail_to_user(deps, sub),
+    view = _save_case(
+        deps,
+        sub,
+        ack,
+        lambda case: edit_draft(deps.store, draft_id, case, principal=principal, allow_errors=True),
     )
+    if view is not None:
+        _update_later(deps, sub, view)
 
 
 def _decide(
@@ -246,11 +284,7 @@ def _decide(
         _refuse(ack, block_id, exc)
         return
     ack()
-    deps.later(
-        "update card",
-        lambda: update_card(deps, sub.meta.get("channel"), sub.meta.get("ts"), view),
-        _fail_to_user(deps, sub),
-    )
+    _update_later(deps, sub, view)
 
 
 def submit_request_changes(deps: Deps, sub: ModalSubmit, ack: Ack) -> None:
