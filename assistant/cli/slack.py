@@ -36,8 +36,15 @@ def run_slack(*, http: bool = False, host: str = "0.0.0.0", port: int = 3000) ->
         typer.echo(f"rxdesk Slack app over HTTP on port {port} (POST /slack/events)")
         serve_http(slack, host, port)
     else:
+        from slack_sdk.errors import SlackApiError
+
         typer.echo("rxdesk Slack app in Socket Mode")
-        serve_socket_mode(slack, settings.slack_app_token or "")
+        try:
+            serve_socket_mode(slack, settings.slack_app_token or "")
+        except SlackApiError as exc:
+            raise InvalidInput(
+                f"Slack did not open a Socket Mode connection with SLACK_APP_TOKEN: {exc.response.get('error')}"
+            ) from None
 
 
 def _connect(settings: Settings):  # type: ignore[no-untyped-def]

@@ -67,6 +67,18 @@ def test_serve_starts_slack_when_its_tokens_are_set(
     assert [c.headers["Authorization"] for c in slack.to("auth.test")] == ["Bearer xoxb-revoked"]
 
 
+def test_socket_mode_connects_with_the_app_token(clean_env, tmp_path: Path, slack: FakeSlack, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Socket Mode asks the Web API for a connection with the app-level token (refused here)."""
+    slack.script("apps.connections.open", 200, {"ok": False, "error": "invalid_auth"})
+    clean_env.setenv("SLACK_BOT_TOKEN", TOKEN)
+    clean_env.setenv("SLACK_APP_TOKEN", "xapp-revoked")
+    clean_env.setenv("SLACK_API_URL", slack.api_url)
+    assert main(["--data-dir", str(tmp_path), "slack"]) == 2
+    assert "Socket Mode connection with SLACK_APP_TOKEN: invalid_auth" in capsys.readouterr().err
+    [opened] = slack.to("apps.connections.open")
+    assert opened.headers["Authorization"] == "Bearer xapp-revoked"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
