@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _env(name: str) -> AliasChoices:
+    """Accept Slack's standard variable name and its RXDESK_ alias (and the field name in code)."""
+    return AliasChoices(name, f"RXDESK_{name}", name.lower())
+
+
+def parse_hh_mm(value: str) -> dt.time:
+    """``"08:00"`` -> 08:00; a one-line error otherwise."""
+    try:
+        hours, minutes = value.strip().split(":")
+        return dt.time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"expected a time of day as HH:MM (24-hour), got '{value}'") from None
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RXDESK_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="RXDESK_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     data_dir: Path = Field(default=Path(".rxdesk"), description="All state lives here.")
     database_url: str | None = Field(
@@ -36,11 +53,34 @@ class Settings(BaseSettings):
         default=False,
         description="True only when a BAA covers the LLM endpoint: PHI is then sent unpseudonymized.",
     )
-    log_content: bool = Field(default=False, description="Allow message text in process logs.")
-    # Slack (optional; `rxdesk serve` starts the terminal chat when unset)
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    log_content: bool = Field(
+        default=False, description="Log the text of messages (off: logs hold ids and sizes only)."
+    )
+    # Slack (optional; `rxdesk serve` starts the terminal chat when unset). Slack's own variable
+    # names work, and so do RXDESK_-prefixed ones.
+    slack_bot_token: str | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(default=None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(default=None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str | None = Field(
+        default=None,
+        validation_alias=_env("SLACK_API_URL"),
+        description="Base URL of Slack's Web API (a proxy, or a local fake in tests).",
+    )
+    slack_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Threads answering Slack requests after the ack (raise it when an LLM answers: they wait on the network).",
+    )
+    digest_time: str = Field(
+        default="08:00",
+        description="Local time (HH:MM) a site's daily digest is posted, unless the site sets one.",
+    )
+
+    @field_validator("digest_time")
+    @classmethod
+    def _hh_mm(cls, v: str) -> str:
+        return parse_hh_mm(v).strftime("%H:%M")
 
     @property
     def db_url(self) -> str:

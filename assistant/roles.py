@@ -11,7 +11,8 @@ Besides staff roles there are three *system* roles, never held by a person in th
 - ``operator``: whoever runs the local CLI without naming themselves. Runs the installation (ingest
   SOPs, import the calendar and the staff directory, list deadlines, ask SOP questions) and nothing
   that needs a person on record: no drafts, no approvals, no PHI, no clinical answers, no audit log.
-- ``scheduler``: background jobs (the daily digest). Reads deadlines, nothing else.
+- ``scheduler``: background jobs (the daily digest). Reads deadlines and records the digest's
+  delivery, nothing else.
 - ``guest``: a Slack user who is not in the staff directory. SOP questions only.
 """
 
@@ -56,6 +57,7 @@ class Action(StrEnum):
     DISCARD_DRAFT = "discard_draft"
     EXPORT_DRAFT = "export_draft"
     VIEW_DEADLINES = "view_deadlines"
+    DELIVER_DIGEST = "deliver_digest"  # claim and record the daily digest's post (background job)
     COMPLETE_OBLIGATION = "complete_obligation"  # one's own deadlines and the site's
     COMPLETE_FOR_OTHERS = "complete_for_others"  # another person's credential or personal obligation
     MANAGE_CALENDAR = "manage_calendar"
@@ -85,6 +87,7 @@ MATRIX: dict[Action, frozenset[AnyRole]] = {
     Action.DISCARD_DRAFT: _CLINICAL_STAFF,
     Action.EXPORT_DRAFT: _CLINICAL_STAFF,
     Action.VIEW_DEADLINES: _STAFF | {SystemRole.OPERATOR, SystemRole.SCHEDULER},
+    Action.DELIVER_DIGEST: frozenset({SystemRole.SCHEDULER}),
     Action.COMPLETE_OBLIGATION: _STAFF,
     Action.COMPLETE_FOR_OTHERS: frozenset({Role.PHARMACIST, Role.ADMIN}),
     Action.MANAGE_CALENDAR: frozenset({Role.PHARMACIST, Role.ADMIN}) | _OPERATOR,
@@ -101,6 +104,7 @@ WHY: dict[Action, str] = {
     Action.APPROVE_DRAFT: "only a pharmacist can approve a draft",
     Action.REQUEST_CHANGES: "only a pharmacist reviews drafts",
     Action.VIEW_AUDIT: "the audit log is for pharmacists and admins",
+    Action.DELIVER_DIGEST: "the daily digest is posted by the scheduler",
     Action.COMPLETE_FOR_OTHERS: "another person's credential or personal deadline is recorded by a "
     "pharmacist or an admin",
 }

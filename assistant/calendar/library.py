@@ -220,7 +220,7 @@ def import_library(
     with store.begin() as conn:
         have_sites = {r.id: r for r in conn.execute(select(t.sites))}
         for s in lib.sites:
-            row = {"name": s.name, "timezone": s.timezone, "slack_channel": s.slack_channel}
+            row = s.model_dump(exclude={"id"})
             if s.id in have_sites:
                 conn.execute(update(t.sites).where(t.sites.c.id == s.id).values(**row))
                 result.sites_updated += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Connection, Date, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Connection, Date, DateTime, Integer, MetaData, String, Table, Text, text
 
 
 def _m001_calendar(conn: Connection) -> None:
@@ -65,6 +65,32 @@ def _m001_calendar(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def _m002_site_slack(conn: Connection) -> None:
+    """Where a site's clinical hand-offs go, and the local time of its daily digest."""
+    conn.execute(text("ALTER TABLE calendar_sites ADD COLUMN pharmacist_channel VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE calendar_sites ADD COLUMN digest_time VARCHAR(5)"))
+
+
+def _m003_digest_posts(conn: Connection) -> None:
+    """One row per site and local date: the claim that makes the daily digest go out once."""
+    meta = MetaData()
+    Table(
+        "calendar_digest_posts",
+        meta,
+        Column("site", String(64), primary_key=True),
+        Column("day", Date, primary_key=True),
+        Column("claimed_by", String(200), nullable=False),
+        Column("claimed_at", DateTime(timezone=True), nullable=False),
+        Column("channel", String(64)),
+        Column("posted_ts", String(32)),
+        Column("posted_at", DateTime(timezone=True)),
+        Column("failure", String(200)),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS = [
     ("calendar_001_tables", _m001_calendar),
+    ("calendar_002_site_slack", _m002_site_slack),
+    ("calendar_003_digest_posts", _m003_digest_posts),
 ]

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assistant.config import parse_hh_mm
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 Status = Literal["overdue", "due_soon", "upcoming", "done"]
@@ -20,7 +22,9 @@ class Site(BaseModel):
     id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     timezone: str = "UTC"
-    slack_channel: str | None = None
+    slack_channel: str | None = None  # where the daily digest is posted
+    pharmacist_channel: str | None = None  # clinical hand-offs and drafts awaiting a pharmacist
+    digest_time: str | None = None  # local HH:MM of the daily digest (default: the settings' digest time)
 
     @field_validator("timezone")
     @classmethod
@@ -30,6 +34,11 @@ class Site(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone '{v}'") from None
         return v
+
+    @field_validator("digest_time")
+    @classmethod
+    def _time_of_day(cls, v: str | None) -> str | None:
+        return None if v is None else parse_hh_mm(v).strftime("%H:%M")
 
 
 class FixedSchedule(BaseModel):

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -130,12 +131,21 @@ class CalendarData:
 # ---------------------------------------------------------------- loading
 
 
+def site_of(row: Any) -> Site:
+    """A ``calendar_sites`` row as a :class:`Site`."""
+    return Site(
+        id=row.id,
+        name=row.name,
+        timezone=row.timezone,
+        slack_channel=row.slack_channel,
+        pharmacist_channel=row.pharmacist_channel,
+        digest_time=row.digest_time,
+    )
+
+
 def load_calendar(store: Store) -> CalendarData:
     with store.begin() as conn:
-        sites = {
-            r.id: Site(id=r.id, name=r.name, timezone=r.timezone, slack_channel=r.slack_channel)
-            for r in conn.execute(select(t.sites).order_by(t.sites.c.id))
-        }
+        sites = {r.id: site_of(r) for r in conn.execute(select(t.sites).order_by(t.sites.c.id))}
         obs = [
             (Obligation.model_validate(r.data), r.tracked_from)
             for r in conn.execute(select(t.obligations).order_by(t.obligations.c.id))

@@ -13,6 +13,8 @@ sites = Table(
     Column("name", String(200), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("slack_channel", String(64)),
+    Column("pharmacist_channel", String(64)),
+    Column("digest_time", String(5)),
 )
 
 # One row per obligation: the validated pydantic model as JSON (the schedule kinds differ in shape),
@@ -66,4 +68,19 @@ pa_requests = Table(
     Column("owner", String(64), nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The daily digest's delivery record: the (site, day) key makes a second claim fail, so the digest is
+# posted once however many instances run (see assistant/calendar/digest_delivery.py).
+digest_posts = Table(
+    "calendar_digest_posts",
+    metadata,
+    Column("site", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("claimed_by", String(200), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("channel", String(64)),
+    Column("posted_ts", String(32)),
+    Column("posted_at", DateTime(timezone=True)),
+    Column("failure", String(200)),
 )

@@ -24,6 +24,7 @@ def _register() -> None:
     import assistant.cli.calendar  # noqa: F401
     import assistant.cli.chat  # noqa: F401
     import assistant.cli.drafts  # noqa: F401
+    import assistant.cli.slack  # noqa: F401
     import assistant.cli.sops  # noqa: F401
 
 

@@ -1,4 +1,5 @@
-"""``rxdesk chat`` (terminal) and ``rxdesk serve`` (Slack when configured, else the terminal chat).
+"""``rxdesk chat`` (terminal) and ``rxdesk serve`` (the Slack app when its tokens are set, else the
+terminal chat: Socket Mode with SLACK_APP_TOKEN, HTTP on port 3000 with only SLACK_SIGNING_SECRET).
 
 The chat always knows who is speaking: ``--as STAFF_ID``, or (at a terminal) it asks; piped input
 without ``--as`` runs as the local operator, who gets SOP answers and deadlines but no drafts.
@@ -94,11 +95,11 @@ def chat(as_staff: str | None = AsOpt) -> None:
 @app.command()
 def serve(as_staff: str | None = AsOpt) -> None:
     """Start the assistant: the Slack app when tokens are configured, the terminal chat otherwise."""
+    from assistant.cli.slack import run_slack, slack_ready
+
     settings = state().settings
-    if settings.slack_bot_token and (settings.slack_app_token or settings.slack_signing_secret):
-        typer.echo(
-            "Slack tokens are set but this build has no Slack adapter yet; starting the terminal chat."
-        )
-    else:
-        typer.echo("No Slack tokens configured (SLACK_BOT_TOKEN ...): starting the terminal chat.")
+    if slack_ready(settings):
+        run_slack(http=not settings.slack_app_token)
+        return
+    typer.echo("No Slack tokens configured (SLACK_BOT_TOKEN ...): starting the terminal chat.")
     chat(as_staff=as_staff)

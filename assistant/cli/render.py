@@ -3,6 +3,7 @@ the core (Block Kit lives in ``integrations/slack/blocks.py``)."""
 
 from __future__ import annotations
 
+from assistant.agent.phrases import CLINICAL, NOT_COVERED, TECH_FOOTER, TENTATIVE
 from assistant.agent.replies import (
     ConfirmReply,
     DeadlinesReply,
@@ -30,14 +31,6 @@ from assistant.cli.errors import cli_message
 from assistant.errors import RxdeskError
 from assistant.review.service import DraftView
 from assistant.sops.models import Answer
-
-NOT_COVERED = "Our SOPs don't cover this, so I won't guess. Please ask the pharmacist on duty."
-CLINICAL = (
-    "That is a clinical-judgment question, which the pharmacist has to answer. "
-    "Please ask the pharmacist on duty; I have not answered it."
-)
-TENTATIVE = "I'm not sure our SOPs cover this exactly. The closest is below; check it fits your case."
-TECH_FOOTER = "If anything here needs clinical judgment, check with the pharmacist on duty."
 
 
 def answer_text(a: Answer) -> str:

@@ -7,6 +7,7 @@ expand queries (and chunk text for the lexical index) so "PA" meets "prior autho
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 import snowballstemmer
@@ -265,12 +266,21 @@ ABBREVIATIONS: dict[str, str] = {
     "usp": "usp compounding",
 }
 
-_stemmer = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its working state on the instance, so one shared by threads corrupts
+# words (the Slack app answers on several threads): one stemmer per thread.
+_local = threading.local()
+
+
+def _stemmer() -> snowballstemmer.stemmer:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    return _stemmer().stemWord(word)
 
 
 _DIGIT_PLURAL = re.compile(r"\b(\d+)'?s\b")  # "222s" / "222's" -> "222" (form numbers, codes)

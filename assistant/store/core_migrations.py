@@ -14,6 +14,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    UniqueConstraint,
     text,
 )
 
@@ -87,8 +89,36 @@ def _m003_staff_signature(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE staff ADD COLUMN display_credentials VARCHAR(100)"))
 
 
+def _m004_deliveries_and_votes(conn: Connection) -> None:
+    """Keys of requests already handled (a redelivered chat event is answered once), and people's
+    helpful / not helpful votes on answers, kept for evaluation."""
+    meta = MetaData()
+    Table(
+        "processed_deliveries",
+        meta,
+        Column("key", String(200), primary_key=True),
+        Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    )
+    Table(
+        "answer_votes",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("message_ref", String(200), nullable=False),
+        Column("voter", String(100), nullable=False),
+        Column("helpful", Integer, nullable=False),
+        Column("reply_kind", String(32), nullable=False),
+        Column("question", Text),
+        Column("citations", JSON, nullable=False),
+        Column("conversation_id", String(200)),
+        Column("at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("message_ref", "voter", name="uq_answer_votes_message_voter"),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS = [
     ("core_001_staff", _m001_staff),
     ("core_002_audit_log", _m002_audit_log),
     ("core_003_staff_signature", _m003_staff_signature),
+    ("core_004_deliveries_and_votes", _m004_deliveries_and_votes),
 ]

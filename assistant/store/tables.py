@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -41,4 +54,26 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("patient_ref", String(64)),
     Column("detail", JSON),
+)
+
+processed_deliveries = Table(
+    "processed_deliveries",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+answer_votes = Table(
+    "answer_votes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_ref", String(200), nullable=False),
+    Column("voter", String(100), nullable=False),
+    Column("helpful", Integer, nullable=False),
+    Column("reply_kind", String(32), nullable=False),
+    Column("question", Text),
+    Column("citations", JSON, nullable=False),
+    Column("conversation_id", String(200)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("message_ref", "voter", name="uq_answer_votes_message_voter"),
 )

@@ -37,6 +37,8 @@ SERVICE_MODULES = [
     "assistant.calendar.digest",
     "assistant.calendar.ask",
     "assistant.calendar.ics",
+    "assistant.calendar.digest_delivery",
+    "assistant.feedback",
 ]
 
 # Public functions that take the store but need no principal, and why.
@@ -46,6 +48,7 @@ UNGUARDED = {
     "assistant.staff.find_by_slack_user": "resolves who is asking in Slack",
     "assistant.audit.entries": "internal reader; people read the log through audit_query.read_audit",
     "assistant.review.service.patient_ref": "computes a token from a case the caller already holds",
+    "assistant.calendar.digest_delivery.digest_sites": "site configuration (no patient data) to route posts",
 }
 
 EXAMPLES = REPO_ROOT / "knowledge" / "drafting" / "examples"
@@ -54,8 +57,17 @@ LIBRARY = REPO_ROOT / "knowledge" / "compliance" / "obligations.yaml"
 
 def _samples(tmp: Path) -> dict[str, Callable[[Store, Principal], Any]]:
     """One representative call per guarded service (arguments valid enough to pass parsing)."""
-    from assistant import audit_query, staff
-    from assistant.calendar import ask, completions, deadlines, digest, ics, library, pa_tracking
+    from assistant import audit_query, feedback, staff
+    from assistant.calendar import (
+        ask,
+        completions,
+        deadlines,
+        digest,
+        digest_delivery,
+        ics,
+        library,
+        pa_tracking,
+    )
     from assistant.review import service as review
     from assistant.sops import service as sops
 
@@ -113,6 +125,21 @@ def _samples(tmp: Path) -> dict[str, Callable[[Store, Principal], Any]]:
         "assistant.calendar.digest.build_digest": lambda s, p: digest.build_digest(s, principal=p),
         "assistant.calendar.ask.ask": lambda s, p: ask.ask(s, "what's due", principal=p),
         "assistant.calendar.ics.export_ics": lambda s, p: ics.export_ics(s, principal=p, site="main"),
+        "assistant.calendar.digest_delivery.claim_digest": lambda s, p: digest_delivery.claim_digest(
+            s, "main", date(2026, 1, 1), principal=p, instance="test"
+        ),
+        "assistant.calendar.digest_delivery.record_digest_posted": lambda s, p: (
+            digest_delivery.record_digest_posted(
+                s, "main", date(2026, 1, 1), principal=p, instance="test", channel="C1", ts="1.0"
+            )
+        ),
+        "assistant.calendar.digest_delivery.release_digest": lambda s, p: digest_delivery.release_digest(
+            s, "main", date(2026, 1, 1), principal=p, instance="test"
+        ),
+        "assistant.feedback.record_vote": lambda s, p: feedback.record_vote(
+            s, "slack:T1:C1:1.0", True, principal=p, reply_kind="sop", citations=["VAC-001 › Steps"]
+        ),
+        "assistant.feedback.list_votes": lambda s, p: feedback.list_votes(s, principal=p),
     }
 
 
