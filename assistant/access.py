@@ -122,13 +122,25 @@ def guarded(action: ActionRule, event: str) -> Callable[[F], F]:
             bound = sig.bind(*args, **kwargs)
             _require_principal(bound.arguments["principal"])
             needed = guard.resolve(bound.arguments)
-            authorize(bound.arguments["store"], bound.arguments["principal"], needed, event=event)
+            authorize(
+                bound.arguments["store"], bound.arguments["principal"], needed, event=event,
+                target=_target(bound.arguments),
+            )  # fmt: skip
             return fn(*args, **kwargs)
 
         wrapper.__rxdesk_guard__ = guard  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _target(arguments: dict[str, Any]) -> str | None:
+    """What a refused call was about, for the audit entry (ids only, never content)."""
+    if arguments.get("draft_id") is not None:
+        return f"draft:{arguments['draft_id']}"
+    if arguments.get("occ_id"):
+        return str(arguments["occ_id"])[:200]
+    return None
 
 
 def guard_of(fn: Callable[..., Any]) -> Guard | None:

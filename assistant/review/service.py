@@ -475,14 +475,28 @@ def edit_draft(
 
 @guarded(Action.APPROVE_DRAFT, "draft.approve")
 def approve(
-    store: Store, draft_id: int, *, principal: Principal, override_reason: str | None = None
+    store: Store,
+    draft_id: int,
+    *,
+    principal: Principal,
+    override_reason: str | None = None,
+    expected_version: int | None = None,
 ) -> DraftView:
     """Pharmacist approval of the current version. Validation errors block it; missing required facts
-    need an explicit ``override_reason``. The approved version is then immutable."""
+    need an explicit ``override_reason``. The approved version is then immutable.
+
+    ``expected_version``: the version the pharmacist was looking at (a Slack card, a page); if the
+    draft has been edited since, nothing is approved and they are told to look again."""
     override_reason = (override_reason or "").strip() or None
     with store.begin() as conn:
         d, v = _load(conn, draft_id)
         _closed(conn, d)
+        if expected_version is not None and expected_version != v["version"]:
+            raise Conflict(
+                f"draft {draft_id} was edited since you looked at it (now version {v['version']}); "
+                "look at it again before approving",
+                field="version",
+            )
         if d["status"] != Status.DRAFT.value:
             raise InvalidInput(
                 f"draft {draft_id} has changes requested; it can be approved once it is edited",

@@ -337,7 +337,7 @@ def draft_title(view: DraftView) -> str:
 
 def draft_buttons(view: DraftView) -> list[Block]:
     """What can still be done with the draft: a decided draft keeps only its downloads."""
-    value = f"{view.draft_id}:{view.kind}"
+    value = f"{view.draft_id}:{view.kind}:{view.version}"  # the version the card shows
     download = [
         button("Download PDF", ids.DOWNLOAD_PDF, value),
         button("Download DOCX", ids.DOWNLOAD_DOCX, value),

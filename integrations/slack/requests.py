@@ -120,12 +120,19 @@ class ButtonClick(BaseModel):
 
     @property
     def draft_id(self) -> int:
-        """Draft buttons carry "ID:KIND"."""
+        """Draft buttons carry "ID:KIND:VERSION"."""
         return int(self.value.split(":", 1)[0])
 
     @property
     def draft_kind(self) -> str:
-        return self.value.split(":", 1)[1] if ":" in self.value else ""
+        parts = self.value.split(":")
+        return parts[1] if len(parts) > 1 else ""
+
+    @property
+    def draft_version(self) -> int | None:
+        """The version the clicked card showed ("ID:KIND:VERSION"); None on older cards."""
+        parts = self.value.split(":")
+        return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
 
     def json_value(self) -> dict[str, Any]:
         try:

@@ -174,3 +174,23 @@ def test_export_docx_and_pdf_read_back(staffed_store: Store, tmp_path: Path, kin
         assert "☐ Accept" in paragraphs and "☐ Discuss at next visit" in pdf
     exports = audit.entries(staffed_store, action="draft.export")
     assert {e.detail["format"] for e in exports if e.detail} == {"docx", "pdf"}
+
+
+def test_approving_a_version_nobody_looked_at_is_refused(staffed_store: Store) -> None:
+    jdoe, bsmith = who(staffed_store, "jdoe"), who(staffed_store, "bsmith")
+    view = service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), principal=bsmith)
+    service.edit_draft(staffed_store, view.draft_id, _case("pa-packet"), principal=bsmith)  # now version 2
+    with pytest.raises(Conflict, match="edited since you looked at it \\(now version 2\\)"):
+        service.approve(staffed_store, view.draft_id, principal=jdoe, expected_version=1)
+    assert service.get_draft(staffed_store, view.draft_id, principal=jdoe).status is Status.DRAFT
+    approved = service.approve(staffed_store, view.draft_id, principal=jdoe, expected_version=2)
+    assert approved.status is Status.APPROVED and approved.version == 2
+
+
+def test_a_refusal_names_the_draft_it_was_about(staffed_store: Store) -> None:
+    bsmith = who(staffed_store, "bsmith")
+    view = service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), principal=bsmith)
+    with pytest.raises(PermissionDenied):
+        service.approve(staffed_store, view.draft_id, principal=bsmith)
+    entry = audit.entries(staffed_store, action="draft.approve")[0]
+    assert (entry.outcome, entry.target) == ("denied", f"draft:{view.draft_id}")

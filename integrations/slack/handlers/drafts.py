@@ -64,6 +64,7 @@ def _card_meta(click: ButtonClick) -> dict[str, Any]:
     return {
         "draft_id": click.draft_id,
         "kind": click.draft_kind,
+        "version": click.draft_version,
         "channel": click.channel,
         "ts": click.message_ts,
     }
@@ -102,7 +103,9 @@ def on_approve(deps: Deps, click: ButtonClick) -> None:
     def job() -> None:
         principal = principal_for(deps.store, click.user)
         try:
-            view = approve(deps.store, click.draft_id, principal=principal)
+            view = approve(
+                deps.store, click.draft_id, principal=principal, expected_version=click.draft_version
+            )
         except InvalidInput as exc:
             if exc.field != "override_reason":
                 raise
@@ -305,5 +308,11 @@ def submit_override(deps: Deps, sub: ModalSubmit, ack: Ack) -> None:
         sub,
         ack,
         ids.OVERRIDE_BLOCK,
-        lambda d, reason: approve(deps.store, d, principal=principal, override_reason=reason),
+        lambda d, reason: approve(
+            deps.store,
+            d,
+            principal=principal,
+            override_reason=reason,
+            expected_version=sub.meta.get("version"),
+        ),
     )
