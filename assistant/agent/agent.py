@@ -165,17 +165,23 @@ class Turn:
         values = self._invoke(agent, inputs, on_text)
         state = agent.get_state(self.config)
         if state.interrupts:
-            return self._confirmation(state.interrupts[0].value)
+            return self._confirmation(state.interrupts[0].value).model_copy(update={"answered_by": "agent"})
         messages = values.get("messages", [])
         final = next((m for m in reversed(messages) if isinstance(m, AIMessage) and not m.tool_calls), None)
         return self.reply(message, final.text if final is not None else "")
+
+    def reply(self, question: str, text: str) -> Reply:
+        reply = self._reply(question, text)
+        if self.log.tool_calls:  # built from what the agent's tools did
+            return reply.model_copy(update={"answered_by": "agent"})
+        return reply
 
     def _confirmation(self, request: Any) -> ConfirmReply:
         action = (request.get("action_requests") or [{}])[0] if isinstance(request, dict) else {}
         args = {k: str(v) for k, v in (action.get("args") or {}).items()}
         return ConfirmReply(action=str(action.get("name", "record_completion")), details=args)
 
-    def reply(self, question: str, text: str) -> Reply:
+    def _reply(self, question: str, text: str) -> Reply:
         log, ctx = self.log, self.ctx
         if log.handoff:
             return handoff(question, ctx).model_copy(update={"summary": log.handoff})

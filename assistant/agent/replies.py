@@ -38,6 +38,8 @@ class ChatContext:
 class _Reply(BaseModel):
     # a one-line note for the person, e.g. that the language model was unavailable this time
     notice: str | None = None
+    # who composed it: the LLM agent (through its tools and guards) or the offline router
+    answered_by: Literal["agent", "offline"] = "offline"
 
 
 class SopReply(_Reply):

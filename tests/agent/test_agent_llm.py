@@ -53,7 +53,7 @@ def test_sop_question_search_then_cited_answer(chat_as, fake_llm: FakeOpenAI, st
     reply = chat_as("bsmith")(
         "the vaccine fridge read 9 C now what", on_text=streamed.append if stream else None
     )
-    assert isinstance(reply, SopReply) and reply.notice is None
+    assert isinstance(reply, SopReply) and reply.notice is None and reply.answered_by == "agent"
     assert reply.answer.outcome == "answered" and reply.answer.citations[0].sop_id == "VAC-001"
     assert reply.text and "[1]" in reply.text
     assert reply.answer.passages[0].lines  # quoted lines of the cited section, as data
@@ -182,7 +182,7 @@ def test_failures_give_the_offline_answer_with_a_notice(
 ) -> None:
     fake_llm.default = failure
     reply = chat_as("bsmith")("claim rejected with code 75 what do i do")
-    assert isinstance(reply, SopReply)
+    assert isinstance(reply, SopReply) and reply.answered_by == "offline"
     assert reply.answer.citations and reply.answer.citations[0].sop_id.startswith("SOP-FIN")
     if failure.get("tools"):  # the model kept calling bad tools until the per-turn limit ended it
         assert reply.notice in (None, LLM_UNAVAILABLE)

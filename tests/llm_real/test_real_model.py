@@ -120,9 +120,12 @@ def real(
         started = time.perf_counter()
         reply = respond(message, ctx)
         figures["latency_ms"].append((time.perf_counter() - started) * 1000)
-        fell_back = reply.notice == LLM_UNAVAILABLE or (isinstance(reply, SopReply) and reply.text is None)
+        # fell back: the offline router answered (model failed or used no tool), or the guard replaced
+        # the model's wording of an SOP answer with the extract
+        fell_back = reply.answered_by == "offline" or (isinstance(reply, SopReply) and reply.text is None)
         figures["fell_back"].append(fell_back)
         figures["kinds"].append(reply.kind)
+        figures.setdefault("notices", []).append(reply.notice == LLM_UNAVAILABLE)
         print(
             f"turn: {figures['latency_ms'][-1]:8.0f} ms  {reply.kind:<9} fell_back={fell_back}  {message[:50]}"
         )
@@ -136,6 +139,8 @@ def real(
         "latency_ms_p50": round(statistics.median(lat), 1) if lat else None,
         "latency_ms_max": round(max(lat), 1) if lat else None,
         "fell_back_share": round(sum(figures["fell_back"]) / max(len(lat), 1), 3),
+        "llm_unavailable_share": round(sum(figures.get("notices", [])) / max(len(lat), 1), 3),
+        "timeout_s": TIMEOUT_S,
         "reply_kinds": {k: figures["kinds"].count(k) for k in sorted(set(figures["kinds"]))},
     }
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
