@@ -271,13 +271,13 @@ class Sources:
         self.dates |= set(re.findall(r"\b\d{4}-\d{2}-\d{2}\b", joined))
 
 
-def _flatten(value: Any, path: str = "") -> Iterable[tuple[str, Any]]:
+def flatten(value: Any, path: str = "") -> Iterable[tuple[str, Any]]:
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _flatten(v, f"{path}.{k}" if path else k)
+            yield from flatten(v, f"{path}.{k}" if path else k)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _flatten(v, f"{path}[{i}]")
+            yield from flatten(v, f"{path}[{i}]")
     else:
         yield path, value
 
@@ -289,7 +289,7 @@ def _leaf(path: str) -> str:
 def traceable(path: str, value: Any, src: Sources) -> bool:
     if value is None or value == "" or value == []:
         return True
-    if path in dict(_flatten(src.stored)) and dict(_flatten(src.stored))[path] == value:
+    if path in dict(flatten(src.stored)) and dict(flatten(src.stored))[path] == value:
         return True  # unchanged from the stored case
     leaf = _leaf(path)
     if isinstance(value, bool) or (leaf, value) in _KEYWORDS:
@@ -353,7 +353,7 @@ def keep_traceable(case: Case, src: Sources) -> tuple[Case, list[str]]:
     """Drop every value of ``case`` that nobody said; returns the cleaned case and what was dropped."""
     data = case.model_dump(mode="json", exclude_defaults=True)
     dropped: list[str] = []
-    for path, value in list(_flatten(data)):
+    for path, value in list(flatten(data)):
         if path == "prepared_date" or traceable(path, value, src):
             continue
         dropped.append(_describe(path, value))

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from assistant.agent.guards import Sources, traceable
+from assistant.agent.guards import Sources, flatten, traceable
 from assistant.agent.replies import ChatContext, DraftReply, HandoffReply, SopReply
 from assistant.agent.respond import LLM_UNAVAILABLE, respond
 from assistant.calendar.library import import_library
@@ -167,23 +167,12 @@ def test_drafts_hold_no_invented_fact(real: Any, request_text: str) -> None:
     jdoe = get_staff(real.store, "jdoe").principal()
     case = open_case(real.store, reply.draft.draft_id, principal=jdoe)
     said = Sources([request_text], dt.date.today())
-    for path, value in _leaves(case.model_dump(mode="json", exclude_defaults=True)):
+    for path, value in flatten(case.model_dump(mode="json", exclude_defaults=True)):
         if path == "prepared_date" or path.startswith("intake_warnings"):
             continue  # bookkeeping of the intake (what was not understood), not a fact
         assert traceable(path, value, said), f"{path}={value!r} was never said"
         for number in re.findall(r"\d+(?:\.\d+)?", str(value)):
             assert number in request_text or re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)), (path, value)
-
-
-def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}" if path else k)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _leaves(v, f"{path}[{i}]")
-    else:
-        yield path, value
 
 
 def test_technician_clinical_question_is_handed_off(real: Any) -> None:
