@@ -19,13 +19,13 @@ def index_dir(settings: Settings) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _retriever(path: str, threshold: float) -> Retriever:
-    return Retriever(SopIndex(Path(path)), abstain_threshold=threshold)
+def _retriever(path: str) -> Retriever:
+    return Retriever(SopIndex(Path(path)))
 
 
 def retriever_for(settings: Settings) -> Retriever:
     """One warm retriever per data dir and process (the chat and Slack app reuse it)."""
-    return _retriever(str(index_dir(settings).resolve()), settings.abstain_threshold)
+    return _retriever(str(index_dir(settings).resolve()))
 
 
 def ingest(
