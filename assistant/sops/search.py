@@ -29,7 +29,7 @@ Method = Literal["hybrid", "dense", "bm25"]
 # the larger weight because MiniLM is weak on drug names and reject codes (see bench/README.md).
 RRF_K = 10
 LEXICAL_WEIGHT = 1.0
-DENSE_WEIGHT = 0.5
+DENSE_WEIGHT = 0.3
 CANDIDATES = 40
 
 

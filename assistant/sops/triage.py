@@ -126,9 +126,12 @@ def drug_mentions(question: str) -> list[str]:
     for _entity, start, end in _drug_finder()(tokens, is_ignore_case=True):
         found.append(" ".join(tokens[start:end]))
     pattern = _substance_re()
-    if pattern is not None:
-        found.extend(m.group(1) for m in pattern.finditer(question.lower().replace("’", "'")))
-    return list(dict.fromkeys(found))
+    if pattern is not None:  # same length as the question, so spans map back to what was written
+        found.extend(question[m.start(1) : m.end(1)] for m in pattern.finditer(question.lower()))
+    unique: dict[str, str] = {}
+    for name in found:
+        unique.setdefault(name.lower(), name)
+    return list(unique.values())
 
 
 def triage(question: str) -> Triage:
