@@ -10,8 +10,10 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import Connection, delete, insert, select, update
 
 from assistant import audit
+from assistant.access import guarded
 from assistant.errors import InvalidInput, NotFound
-from assistant.roles import Role
+from assistant.principal import Principal
+from assistant.roles import Action, Role
 from assistant.store import Store
 from assistant.store.tables import staff as staff_table
 from assistant.store.tables import staff_credentials
@@ -35,6 +37,12 @@ class StaffMember(BaseModel):
     @classmethod
     def _lower(cls, v: object) -> object:
         return v.strip().lower() if isinstance(v, str) else v
+
+    def principal(self) -> Principal:
+        """This person as the principal of a service call."""
+        return Principal(
+            id=self.id, role=self.role, name=self.name, site=self.site, slack_user_id=self.slack_user_id
+        )
 
 
 class StaffImportResult(BaseModel):
@@ -79,7 +87,9 @@ def parse_staff_file(path: Path) -> list[StaffMember]:
     return members
 
 
-def import_staff(store: Store, path: Path, *, actor: str = "cli") -> StaffImportResult:
+@guarded(Action.MANAGE_STAFF, "staff.import")
+def import_staff(store: Store, path: Path, *, principal: Principal) -> StaffImportResult:
+    """Add or update staff from a YAML file (all-or-nothing, idempotent by id)."""
     members = parse_staff_file(path)
     added = updated = 0
     with store.begin() as conn:
@@ -97,7 +107,7 @@ def import_staff(store: Store, path: Path, *, actor: str = "cli") -> StaffImport
                 conn.execute(insert(staff_credentials).values(staff_id=m.id, **c.model_dump()))
         audit.record(
             conn,
-            actor=actor,
+            actor=principal.id,
             action="staff.import",
             target=path.name,
             detail={"added": added, "updated": updated},
@@ -105,7 +115,14 @@ def import_staff(store: Store, path: Path, *, actor: str = "cli") -> StaffImport
     return StaffImportResult(added=added, updated=updated, total=len(members))
 
 
+@guarded(Action.VIEW_STAFF, "staff.list")
+def staff_directory(store: Store, *, principal: Principal) -> list[StaffMember]:
+    """The directory as people see it (names, roles, Slack ids, credential expiries)."""
+    return list_staff(store)
+
+
 def list_staff(store: Store, *, site: str | None = None, role: Role | None = None) -> list[StaffMember]:
+    """Internal lookup (identity resolution, the calendar's credential deadlines)."""
     with store.begin() as conn:
         q = select(staff_table).order_by(staff_table.c.id)
         if site:
@@ -136,7 +153,7 @@ def get_staff(store: Store, staff_id: str) -> StaffMember:
     for member in list_staff(store):
         if member.id == staff_id:
             return member
-    raise NotFound(f"unknown staff id '{staff_id}' (see: rxdesk staff list)")
+    raise NotFound(f"unknown staff id '{staff_id}'", field="staff_id")
 
 
 def find_by_slack_user(store: Store, slack_user_id: str) -> StaffMember | None:
@@ -147,13 +164,20 @@ def find_by_slack_user(store: Store, slack_user_id: str) -> StaffMember | None:
     return get_staff(store, staff_id) if staff_id else None
 
 
+@guarded(Action.MANAGE_STAFF, "staff.credential_renewed")
 def set_credential_expiry(
-    store: Store, staff_id: str, cred_type: str, expires: date, *, actor: str, number: str | None = None
+    store: Store,
+    staff_id: str,
+    cred_type: str,
+    expires: date,
+    *,
+    principal: Principal,
+    number: str | None = None,
 ) -> Credential:
     """Record a renewal: the credential of that type gets its new expiry (created if absent)."""
     get_staff(store, staff_id)
     with store.begin() as conn:
-        record_credential_expiry(conn, staff_id, cred_type, expires, actor=actor, number=number)
+        record_credential_expiry(conn, staff_id, cred_type, expires, actor=principal.id, number=number)
     return next(c for c in get_staff(store, staff_id).credentials if c.type == cred_type)
 
 

@@ -22,12 +22,15 @@ from dateutil.rrule import rrulestr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.calendar.deadlines import list_deadlines  # noqa: E402
 from assistant.calendar.digest import build_digest  # noqa: E402
 from assistant.calendar.library import import_library, load_library_file  # noqa: E402
 from assistant.calendar.models import FixedSchedule, OnceSchedule, RollingSchedule  # noqa: E402
-from assistant.calendar.service import collect, list_deadlines, load_calendar  # noqa: E402
+from assistant.calendar.series import collect, load_calendar  # noqa: E402
 from assistant.config import Settings  # noqa: E402
+from assistant.principal import OPERATOR, SCHEDULER  # noqa: E402
 from assistant.store import open_store  # noqa: E402
+from integrations.slack.blocks import digest_blocks  # noqa: E402
 
 AS_OF = date(2026, 11, 26)
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Pacific/Honolulu"]
@@ -89,26 +92,31 @@ def main() -> None:
         settings = Settings(data_dir=Path(tmp) / "data", _env_file=None)  # type: ignore[call-arg]
         store = open_store(settings)
         t0 = time.perf_counter()
-        import_library(store, lib_path, since=AS_OF - timedelta(days=90))
+        import_library(store, lib_path, principal=OPERATOR, since=AS_OF - timedelta(days=90))
         t_import = time.perf_counter() - t0
 
         t_load, cal = best_of(lambda: load_calendar(store), args.repeat)
         t_base, n_base = best_of(lambda: baseline(cal, args.days), args.repeat)
-        t_list, listing = best_of(lambda: list_deadlines(store, as_of=AS_OF, within=args.days), args.repeat)
+        t_list, listing = best_of(
+            lambda: list_deadlines(store, principal=SCHEDULER, as_of=AS_OF, within=args.days), args.repeat
+        )
         t_list_mem, _ = best_of(lambda: collect(cal, as_of=AS_OF, within=args.days), args.repeat)
         t_json, _ = best_of(lambda: listing.model_dump_json(), 1)  # type: ignore[union-attr]
         t_all, listing_all = best_of(
-            lambda: list_deadlines(store, as_of=AS_OF, within=args.days, expand=True), 1
+            lambda: list_deadlines(store, principal=SCHEDULER, as_of=AS_OF, within=args.days, expand=True), 1
         )
 
         def all_digests() -> int:
             c = load_calendar(store)
-            return sum(len(build_digest(store, site=s, as_of=AS_OF, cal=c).blocks) for s in c.sites)
+            return sum(
+                len(digest_blocks(build_digest(store, principal=SCHEDULER, site=s, as_of=AS_OF, cal=c)))
+                for s in c.sites
+            )
 
         t_digest_all, _ = best_of(all_digests, args.repeat)
         per_site = []
         for s in list(cal.sites)[:10]:
-            t, _ = best_of(lambda s=s: build_digest(store, site=s, as_of=AS_OF), 1)
+            t, _ = best_of(lambda s=s: build_digest(store, principal=SCHEDULER, site=s, as_of=AS_OF), 1)
             per_site.append(t)
         store.dispose()
 

@@ -120,7 +120,15 @@ def staff_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def staffed_store(store: Store, staff_file: Path) -> Store:
+    from assistant.principal import OPERATOR
     from assistant.staff import import_staff
 
-    import_staff(store, staff_file)
+    import_staff(store, staff_file, principal=OPERATOR)
     return store
+
+
+def who(store: Store, staff_id: str):  # type: ignore[no-untyped-def]
+    """The principal of a staff member (tests act as real people)."""
+    from assistant.staff import get_staff
+
+    return get_staff(store, staff_id).principal()

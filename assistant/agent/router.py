@@ -1,27 +1,40 @@
-"""The offline (no-LLM) router: decide what a chat message is and hand it to the right service.
+"""The offline (no-LLM) router: decide what a chat message asks and hand it to the right service.
 
 - "draft pa-packet PA for Mrs. Johnson's Ozempic ..." -> the drafting engine (free text -> case)
-- deadline questions ("what's due this week?", "when does Jane's license expire") -> the calendar
-- everything else -> grounded SOP answers (with clinical questions from technicians routed away)
+- deadline questions ("what's due this week?", "when does Jane's license expire") -> the calendar;
+  when the calendar has nothing matching, the SOPs answer instead
+- how-to questions ("my CPR card expires next week, what do I do?") -> the SOPs, even when they
+  contain deadline words: the question is what to do, not when
+- clinical-judgment questions from anyone who may not have them answered -> a hand-off
 
-The Slack adapter and the terminal chat both call :func:`handle`, so they behave the same.
+Every service is called as ``ctx.principal``; the services check permissions and audit refusals.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field
-
-from assistant.config import Settings
-from assistant.roles import Role
-from assistant.staff import StaffMember
-from assistant.store import Store
+from assistant.agent.replies import (
+    ChatContext,
+    DeadlinesReply,
+    DraftReply,
+    ErrorReply,
+    HandoffReply,
+    HelpReply,
+    Reply,
+    SopReply,
+)
+from assistant.calendar.ask import ask as ask_calendar
+from assistant.drafting.kinds import KINDS, get_kind
+from assistant.errors import InvalidInput, RxdeskError
+from assistant.review.service import create_draft_from_text
+from assistant.roles import Action, can
+from assistant.sops.service import ask as ask_sops
 
 Intent = Literal["sop", "deadlines", "draft", "help"]
 
-DRAFT_KINDS = ("mtm-cmr", "mtm-note", "pa-packet", "pa-appeal", "prescriber-letter")
+DRAFT_KINDS = tuple(KINDS)
 _KIND_WORDS: list[tuple[str, str]] = [
     (r"\bappeal\b", "pa-appeal"),
     (r"\b(?:pa|prior auth(?:orization)?)\b", "pa-packet"),
@@ -36,20 +49,25 @@ _DRAFT = re.compile(r"^\s*/?draft\b[:\s]*(?P<rest>.*)$", re.I | re.S)
 _DEADLINE = re.compile(
     r"\b(?:due|deadlines?|overdue|expir\w*|renew\w*|digest|coming up|calendar|recertif\w*)\b", re.I
 )
-
-HELP_TEXT = (
-    "Ask me how to do something and I'll answer from our SOPs with the SOP id and section, "
-    "or tell you they don't cover it.\n"
-    'Deadlines: "what\'s due this week?", "when is our DEA registration due?"\n'
-    "Drafts (pharmacist review): \"draft pa-packet PA for Mrs. Johnson's Ozempic, T2DM, A1c 8.7% on 10/2, "
-    'failed metformin 1000 bid x6mo GI upset" (kinds: ' + ", ".join(DRAFT_KINDS) + ")"
+# "what do I do", "how do we ...", "steps for ...": the question asks for a procedure
+_HOW_TO = re.compile(
+    r"\b(?:how (?:do|should|can|would|to)|what (?:do|should|can) (?:i|we|you)\b|what(?:'s| is| are) the "
+    r"(?:steps|process|procedure|policy|sop)|now what|what now|who do (?:i|we)|where do (?:i|we)|"
+    r"steps? (?:for|to)|procedure for|process for|is there an? (?:sop|policy|procedure))",
+    re.I,
 )
 
-
-class ChatReply(BaseModel):
-    intent: Intent
-    text: str
-    data: dict[str, Any] = Field(default_factory=dict)
+_EXAMPLES = {
+    "sop": [
+        "a claim rejected with code 75, what do I do?",
+        "the vaccine fridge read 9 °C, now what?",
+    ],
+    "deadlines": ["what's due in the next 2 weeks?", "when is our DEA registration due?"],
+    "draft": [
+        "draft pa-packet PA for Mrs. Johnson's Ozempic, T2DM, last A1c 8.7% on 10/2, failed metformin "
+        "1000 bid x6mo GI upset"
+    ],
+}
 
 
 def classify(message: str) -> Intent:
@@ -58,7 +76,7 @@ def classify(message: str) -> Intent:
         return "help"
     if _DRAFT.match(text):
         return "draft"
-    if _DEADLINE.search(text):
+    if _DEADLINE.search(text) and not _HOW_TO.search(text):
         return "deadlines"
     return "sop"
 
@@ -74,56 +92,65 @@ def draft_kind(request: str) -> str | None:
     return None
 
 
-def handle(
-    settings: Settings,
-    store: Store,
-    message: str,
-    *,
-    actor: StaffMember | None = None,
-    role: Role | str | None = None,
-) -> ChatReply:
-    """Answer one chat message. Raises RxdeskError (one line) on bad input."""
-    role = Role(role) if role else (actor.role if actor else Role.TECHNICIAN)
+def help_reply(ctx: ChatContext) -> HelpReply:
+    role = ctx.principal.role
+    examples = list(_EXAMPLES["sop"])
+    if can(role, Action.VIEW_DEADLINES):
+        examples += _EXAMPLES["deadlines"]
+    kinds = [k for k in DRAFT_KINDS if can(role, _kind_action(k))]
+    if kinds:
+        examples += _EXAMPLES["draft"]
+    return HelpReply(role=role.value, examples=examples, draft_kinds=kinds)
+
+
+def _kind_action(kind: str) -> Action:
+    return get_kind(kind).ACTION
+
+
+def route(message: str, ctx: ChatContext) -> Reply:
+    """Answer one chat message as ``ctx.principal``. Bad input and refusals come back as an
+    :class:`ErrorReply` (code, message, field); nothing here raises for them."""
+    try:
+        return _route(message, ctx)
+    except RxdeskError as exc:
+        return ErrorReply.of(exc)
+
+
+def _route(message: str, ctx: ChatContext) -> Reply:
     intent = classify(message)
     if intent == "help":
-        return ChatReply(intent="help", text=HELP_TEXT)
+        return help_reply(ctx)
     if intent == "draft":
-        return _draft(store, message, actor)
-    if intent == "deadlines":
-        reply = _deadlines(store, message)
-        if reply is not None:
-            return reply
-    from assistant.sops.service import ask
-
-    answer = ask(settings, message, role)
-    return ChatReply(intent="sop", text=answer.answer, data=answer.model_dump(mode="json"))
+        return _draft(message, ctx)
+    if intent == "deadlines" and can(ctx.principal.role, Action.VIEW_DEADLINES):
+        answer = ask_calendar(ctx.store, message, principal=ctx.principal, site=ctx.site)
+        if answer.found:
+            return DeadlinesReply(answer=answer)
+    return sop_reply(message, ctx)
 
 
-def _deadlines(store: Store, message: str) -> ChatReply | None:
-    try:
-        from assistant.calendar.ask import ask as ask_calendar
-    except ImportError:  # calendar not installed in this build
-        return None
-    answer = ask_calendar(store, message)
-    return ChatReply(intent="deadlines", text=answer.answer, data=answer.model_dump(mode="json"))
+def sop_reply(question: str, ctx: ChatContext) -> Reply:
+    answer = ask_sops(ctx.store, question, principal=ctx.principal)
+    if answer.outcome == "clinical_handoff":
+        return handoff(answer.question, ctx)
+    return SopReply(answer=answer)
 
 
-def _draft(store: Store, message: str, actor: StaffMember | None) -> ChatReply:
-    from assistant.drafting.extract import extract_case
-    from assistant.errors import InvalidInput
-    from assistant.review.service import create_draft
+def handoff(question: str, ctx: ChatContext) -> HandoffReply:
+    who = ctx.principal
+    return HandoffReply(
+        question=question,
+        summary=f'{who.label} asked a clinical question that needs a pharmacist: "{question}"',
+        asked_by=who.id,
+    )
 
+
+def _draft(message: str, ctx: ChatContext) -> Reply:
     match = _DRAFT.match(message)
     rest = (match.group("rest") if match else message).strip()
     kind = draft_kind(rest)
     if kind is None:
-        raise InvalidInput("which document? start with one of: " + ", ".join(DRAFT_KINDS))
+        raise InvalidInput("which document? start with one of: " + ", ".join(DRAFT_KINDS), field="kind")
     text = rest[len(kind) :].strip(" :") if rest.lower().startswith(kind) else rest
-    if not text:
-        raise InvalidInput(f"tell me what to put in the {kind}, e.g. {HELP_TEXT.splitlines()[-1]}")
-    view = create_draft(store, kind, extract_case(text), actor, allow_errors=True, source="chat")
-    header = (
-        f"Draft #{view.draft_id} ({kind}, v{view.version}, {view.status.value}) — "
-        f"{len(view.missing)} missing fact(s); a pharmacist must review and approve it.\n\n"
-    )
-    return ChatReply(intent="draft", text=header + view.markdown, data=view.model_dump(mode="json"))
+    view = create_draft_from_text(ctx.store, kind, text, principal=ctx.principal)
+    return DraftReply(draft=view)

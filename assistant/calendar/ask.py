@@ -2,7 +2,7 @@
 
 Understood: "when is our DEA registration due?", "what's due this month", "what's overdue at main",
 "when does Jane's license expire", "what's due in the next 2 weeks", "anything due today/tomorrow/
-this week/next month". Anything else gets a clear "I couldn't find ..." answer with examples.
+this week/next month". Anything else is answered ``no_match`` (the chat then tries the SOPs).
 """
 
 from __future__ import annotations
@@ -11,11 +11,16 @@ import calendar as pycal
 import re
 from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from assistant.access import guarded
+from assistant.calendar.digest import first_per_series
 from assistant.calendar.models import Occurrence
-from assistant.calendar.service import CalendarData, collect, cred_label, load_calendar, site_today
+from assistant.calendar.series import CalendarData, collect, load_calendar, site_today
+from assistant.principal import Principal
+from assistant.roles import Action
 from assistant.store import Store
 
 _STOP = set(
@@ -92,17 +97,31 @@ _CRED_WORDS = {
     "credential": ("",),
     "credentials": ("",),
 }
-EXAMPLES = (
-    '"when is our DEA registration due?", "what\'s due this month", "what\'s overdue at main", '
-    '"when does Jane\'s license expire"'
-)
-MAX_LISTED = 12
+MATCH_THRESHOLD = 0.5
 
 
-class Answer(BaseModel):
+# no_calendar: nothing imported yet; person: a staff member's credentials or personal deadlines;
+# overdue: what is overdue; window: what is due in a period; match: deadlines named in the question;
+# no_match: the calendar has nothing matching (the chat then tries the SOPs).
+AskKind = Literal["no_calendar", "person", "overdue", "window", "match", "no_match"]
+
+
+class DeadlineAnswer(BaseModel):
+    """A deadline question answered as data; adapters word it."""
+
     question: str
-    answer: str
+    kind: AskKind
+    as_of: date
+    site: str | None = None
+    subject: str | None = None  # the person's name, the period ("this week"), or the words looked for
+    person_id: str | None = None
+    window_start: date | None = None
+    window_end: date | None = None
     occurrences: list[Occurrence] = Field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return self.kind not in ("no_calendar", "no_match")
 
 
 def _norm(text: str) -> str:
@@ -111,45 +130,6 @@ def _norm(text: str) -> str:
 
 def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", _norm(text))
-
-
-def _days(n: int) -> str:
-    return f"{n} day{'s' if n != 1 else ''}"
-
-
-def _when(o: Occurrence) -> str:
-    if o.days_left < 0:
-        return f"was due {o.due.isoformat()} ({_days(-o.days_left)} overdue)"
-    if o.days_left == 0:
-        return f"is due today ({o.due.isoformat()})"
-    return f"is due {o.due.isoformat()} (in {_days(o.days_left)})"
-
-
-def _line(o: Occurrence) -> str:
-    cite = f"; {o.citation}" if o.citation else ""
-    where = f" at {o.site}" if o.site else ""
-    return f"- {o.title}{where} {_when(o)}; owner {o.owner}{cite}"
-
-
-def _first_per_series(occs: list[Occurrence]) -> list[Occurrence]:
-    seen: set[str] = set()
-    out = []
-    for o in occs:
-        key = o.id.rsplit("@", 1)[0]
-        if key not in seen:
-            seen.add(key)
-            out.append(o)
-    return out
-
-
-def _listing(head: str, occs: list[Occurrence], empty: str) -> str:
-    occs = _first_per_series(occs)
-    if not occs:
-        return empty
-    lines = [f"{head} ({len(occs)}):"] + [_line(o) for o in occs[:MAX_LISTED]]
-    if len(occs) > MAX_LISTED:
-        lines.append(f"…and {len(occs) - MAX_LISTED} more (rxdesk deadlines)")
-    return "\n".join(lines)
 
 
 def _find_site(q: str, cal: CalendarData) -> str | None:
@@ -204,24 +184,25 @@ def _score(query: list[str], title: str) -> float:
     return hits / len(query)
 
 
+@guarded(Action.VIEW_DEADLINES, "calendar.ask")
 def ask(
     store: Store,
     question: str,
     *,
+    principal: Principal,
     site: str | None = None,
     as_of: date | None = None,
     now: datetime | None = None,
     cal: CalendarData | None = None,
-) -> Answer:
+) -> DeadlineAnswer:
+    """Answer a deadline question in plain language, without an LLM."""
     cal = cal or load_calendar(store)
     q = _norm(question).strip()
     site = site or _find_site(q, cal)
     today = as_of or site_today(cal.tz(site or cal.default_site()), now)
-    where = f" at {site}" if site else ""
+    base = {"question": question, "as_of": today, "site": site}
     if not cal.obligations and not any(m.credentials for m in cal.staff):
-        return Answer(
-            question=question, answer="I have no deadlines yet: run rxdesk calendar import FILE first."
-        )
+        return DeadlineAnswer(kind="no_calendar", **base)
 
     # a person's credential: "when does Jane's license expire"
     member = None
@@ -239,41 +220,22 @@ def ask(
         wanted = [w for w in _tokens(q) if w in _CRED_WORDS]
         if wanted:
             keys = {k for w in wanted for k in _CRED_WORDS[w]}
-            occs = [o for o in occs if any(k in o.id.lower() or k in o.title.lower() for k in keys)]
-        occs = _first_per_series(occs)
-        if not occs:
-            return Answer(
-                question=question,
-                answer=f"I couldn't find a credential deadline for {member.name} matching that question.",
-            )
-        if len(occs) == 1:
-            o = occs[0]
-            if o.kind == "credential":
-                ctype = o.id.split(":", 2)[2].rsplit("@", 1)[0]
-                subject = f"{member.name}'s {cred_label(ctype)}"
-                past, future = "expired on", "expires on"
-            else:
-                subject, past, future = o.title, "was due on", "is due on"
-            if o.days_left < 0:
-                text = f"{subject} {past} {o.due.isoformat()} ({_days(-o.days_left)} ago)."
-            else:
-                text = f"{subject} {future} {o.due.isoformat()} (in {_days(o.days_left)}); owner {o.owner}."
-            return Answer(question=question, answer=text, occurrences=occs)
-        return Answer(
-            question=question,
-            answer=_listing(f"Deadlines for {member.name}", occs, ""),
-            occurrences=occs,
+            occs = [
+                o
+                for o in occs
+                if any(k in (o.cred_type or o.obligation_id).lower() or k in o.title.lower() for k in keys)
+            ]
+        return DeadlineAnswer(
+            kind="person",
+            subject=member.name,
+            person_id=member.id,
+            occurrences=first_per_series(occs),
+            **base,
         )
 
     if "overdue" in q or "late" in _tokens(q) or "missed" in q:
         occs = [o for o in collect(cal, site=site, as_of=today, within=0) if o.status == "overdue"]
-        return Answer(
-            question=question,
-            answer=_listing(
-                f"Overdue{where} as of {today.isoformat()}", occs, f"Nothing is overdue{where}. 🎉"
-            ),
-            occurrences=_first_per_series(occs),
-        )
+        return DeadlineAnswer(kind="overdue", occurrences=first_per_series(occs), **base)
 
     window = _window(q, today)
     if window is not None:
@@ -283,14 +245,13 @@ def ask(
             for o in collect(cal, site=site, as_of=today, within=(end - today).days)
             if start <= o.due <= end and o.status != "overdue"
         ]
-        return Answer(
-            question=question,
-            answer=_listing(
-                f"Due {label}{where} ({start.isoformat()} to {end.isoformat()})",
-                occs,
-                f"Nothing is due {label}{where}.",
-            ),
-            occurrences=_first_per_series(occs),
+        return DeadlineAnswer(
+            kind="window",
+            subject=label,
+            window_start=start,
+            window_end=end,
+            occurrences=first_per_series(occs),
+            **base,
         )
 
     # a named obligation: fuzzy title match
@@ -303,19 +264,8 @@ def ask(
             best[key] = max(_score(query, o.title), _score(query, o.obligation_id.replace("-", " ")))
     if best:
         top = max(best.values())
-        if top >= 0.5:
+        if top >= MATCH_THRESHOLD:
             winners = {k for k, v in best.items() if v == top}
-            hits = _first_per_series([o for o in occs if o.obligation_id in winners])
-            if len(hits) == 1:
-                o = hits[0]
-                cite = f"; {o.citation}" if o.citation else ""
-                text = f"{o.title}{' at ' + o.site if o.site else ''} {_when(o)}; owner {o.owner}{cite}."
-                return Answer(question=question, answer=text, occurrences=hits)
-            return Answer(
-                question=question, answer=_listing("Matching deadlines", hits, ""), occurrences=hits
-            )
-    shown = " ".join(query) or question.strip()
-    return Answer(
-        question=question,
-        answer=f"I couldn't find a deadline matching '{shown}'{where}. Try questions like {EXAMPLES}.",
-    )
+            hits = first_per_series([o for o in occs if o.obligation_id in winners])
+            return DeadlineAnswer(kind="match", subject=" ".join(query), occurrences=hits, **base)
+    return DeadlineAnswer(kind="no_match", subject=" ".join(query) or question.strip(), **base)

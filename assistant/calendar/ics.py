@@ -7,13 +7,16 @@ events in Outlook and Google Calendar). icalendar writes CRLF line endings and f
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from icalendar import Alarm, Calendar, Event
+from pydantic import BaseModel, Field
 
+from assistant.access import guarded
 from assistant.calendar.models import Occurrence
-from assistant.calendar.service import CalendarData, collect, load_calendar, site_today
+from assistant.calendar.series import CalendarData, collect, load_calendar, site_today
 from assistant.errors import InvalidInput, NotFound
+from assistant.principal import Principal
+from assistant.roles import Action
 from assistant.store import Store
 
 PRODID = "-//rxdesk//Compliance calendar//EN"
@@ -41,7 +44,7 @@ def build_ics(occurrences: list[Occurrence], *, name: str, stamp: datetime | Non
             desc.append(f"Citation: {o.citation}")
         if o.evidence:
             desc.append(f"Evidence to keep: {o.evidence}")
-        desc.append(f"Complete with: rxdesk deadlines complete {o.id} --on DATE --evidence TEXT --as STAFF")
+        desc.append(f"Record the completion in rxdesk with evidence (deadline id: {o.id})")
         ev.add("description", "\n".join(desc))
         ev.add("categories", ["Compliance"])
         ev.add("transp", "TRANSPARENT")
@@ -55,25 +58,30 @@ def build_ics(occurrences: list[Occurrence], *, name: str, stamp: datetime | Non
     return cal.to_ical()
 
 
+class IcsExport(BaseModel):
+    site: str
+    events: int
+    data: bytes = Field(repr=False, exclude=True)
+
+
+@guarded(Action.VIEW_DEADLINES, "calendar.ics")
 def export_ics(
     store: Store,
-    out: Path,
     *,
+    principal: Principal,
     site: str,
     as_of: date | None = None,
     days: int = DEFAULT_ICS_DAYS,
     now: datetime | None = None,
     cal: CalendarData | None = None,
-) -> int:
-    """Write the site's occurrences (overdue + the next ``days`` days) to ``out``; returns the count."""
+) -> IcsExport:
+    """The site's occurrences (overdue + the next ``days`` days) as an RFC 5545 calendar."""
     cal = cal or load_calendar(store)
     if site not in cal.sites:
-        raise NotFound(f"unknown site '{site}' (known: {', '.join(cal.sites) or 'none yet'})")
+        raise NotFound(f"unknown site '{site}' (known: {', '.join(cal.sites) or 'none yet'})", field="site")
     if days < 1:
-        raise InvalidInput("--days must be at least 1")
+        raise InvalidInput("the calendar must cover at least 1 day", field="days")
     today = as_of or site_today(cal.tz(site), now)
     occs = collect(cal, site=site, as_of=today, within=days, expand=True)
     data = build_ics(occs, name=f"{cal.sites[site].name} compliance")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    return len(occs)
+    return IcsExport(site=site, events=len(occs), data=data)

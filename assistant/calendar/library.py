@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 
 from assistant import audit
+from assistant.access import guarded
 from assistant.calendar import tables as t
 from assistant.calendar.models import (
     FixedSchedule,
@@ -30,7 +31,8 @@ from assistant.calendar.models import (
 )
 from assistant.calendar.schedule import parse_duration, validate_rrule
 from assistant.errors import InvalidInput
-from assistant.roles import Role
+from assistant.principal import Principal
+from assistant.roles import Action, Role
 from assistant.store import Store
 
 _TOP_KEYS = {"sites", "obligations", "credential_reminders"}
@@ -201,8 +203,9 @@ def load_library_file(path: Path) -> Library:
     return parse_library(text, path.name)
 
 
+@guarded(Action.MANAGE_CALENDAR, "calendar.import")
 def import_library(
-    store: Store, path: Path, *, actor: str = "cli", since: date | None = None
+    store: Store, path: Path, *, principal: Principal, since: date | None = None
 ) -> ImportResult:
     """Validate ``path`` whole, then upsert its sites, obligations and credential lead days at once.
 
@@ -254,7 +257,7 @@ def import_library(
             result.credential_reminders += 1
         audit.record(
             conn,
-            actor=actor,
+            actor=principal.id,
             action="calendar.import",
             target=path.name,
             detail=result.model_dump(exclude={"file"}),

@@ -127,6 +127,9 @@ class Occurrence(BaseModel):
     completed_on: date | None = None
     completed_by: str | None = None
     due_at: datetime | None = None  # PA follow-ups: the exact hour (UTC) the clock runs out
+    series_key: str | None = None  # the series this date belongs to (the id without "@date")
+    cred_type: str | None = None  # credential deadlines: e.g. pharmacist_license
+    staff_id: str | None = None  # per-person deadlines: whose they are
 
 
 class DeadlineList(BaseModel):
@@ -167,11 +170,12 @@ class PARequest(BaseModel):
 
 
 class Digest(BaseModel):
+    """The daily digest as data; the CLI renders text, the Slack adapter renders Block Kit."""
+
     site: str | None
+    site_name: str
     date: date
     overdue: list[Occurrence]
     due_soon: list[Occurrence]
     reminders: list[Occurrence]
     completed_recently: list[Occurrence]
-    text: str
-    blocks: list[dict]

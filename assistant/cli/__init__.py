@@ -10,22 +10,21 @@ import sys
 
 import click
 import typer
+from typer._click.exceptions import ClickException as TyperClickException
+from typer._click.exceptions import NoArgsIsHelpError
 
 from assistant.cli.common import app
+from assistant.cli.errors import cli_message
 from assistant.errors import RxdeskError
 
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
     import assistant.cli.admin  # noqa: F401
+    import assistant.cli.calendar  # noqa: F401
+    import assistant.cli.chat  # noqa: F401
+    import assistant.cli.drafts  # noqa: F401
     import assistant.cli.sops  # noqa: F401
-
-    for optional in ("assistant.cli.drafts", "assistant.cli.calendar", "assistant.cli.chat"):
-        try:
-            __import__(optional)
-        except ModuleNotFoundError as exc:
-            if exc.name != optional:
-                raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,19 +32,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="rxdesk", standalone_mode=False)
     except RxdeskError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {cli_message(exc)}", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         print("aborted", file=sys.stderr)
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except (NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as exc:
+        exc.show()  # a bare group prints its help
+        return 0
+    except (click.ClickException, TyperClickException) as exc:
+        # usage errors from typer's own click and from click: one line, no traceback
+        print(f"error: {one_line(exc.format_message())} (see: rxdesk --help)", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
     return result if isinstance(result, int) else 0
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def run() -> None:  # pragma: no cover - console entry point

@@ -8,13 +8,15 @@ from pathlib import Path
 import typer
 
 from assistant.calendar import ask as ask_mod
+from assistant.calendar import completions, library, pa_tracking
+from assistant.calendar import deadlines as deadlines_mod
 from assistant.calendar import digest as digest_mod
 from assistant.calendar import ics as ics_mod
-from assistant.calendar import library, pa_tracking, service
 from assistant.calendar.models import Occurrence, PARequest
-from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state
+from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state, write_file
+from assistant.cli.render import deadline_answer_text, digest_text
 from assistant.errors import InvalidInput
-from assistant.roles import Action, require
+from integrations.slack.blocks import digest_blocks
 
 calendar_app = typer.Typer(
     help="The compliance calendar: import obligations, list sites.", no_args_is_help=True
@@ -48,14 +50,6 @@ def _datetime(value: str, opt: str) -> datetime:
         ) from None
 
 
-def _actor(staff_id: str | None, action: Action) -> str:
-    member = acting_as(staff_id)
-    if member is None:
-        return "cli"
-    require(member.role, action, who=member.id)
-    return member.id
-
-
 def _occ_line(o: Occurrence) -> str:
     when = (
         f"{-o.days_left}d overdue"
@@ -79,8 +73,9 @@ def calendar_import(
     as_json: bool = JsonOpt,
 ) -> None:
     """Validate the whole file, then add or update its sites and obligations (idempotent by id)."""
-    actor = _actor(as_staff, Action.MANAGE_CALENDAR)
-    r = library.import_library(state().store, file, actor=actor, since=_date(since, "--since"))
+    r = library.import_library(
+        state().store, file, principal=acting_as(as_staff), since=_date(since, "--since")
+    )
     text = (
         f"{r.file}: obligations {r.obligations_added} added, {r.obligations_updated} updated, "
         f"{r.obligations_unchanged} unchanged; sites {r.sites_added} added, {r.sites_updated} updated"
@@ -100,15 +95,14 @@ def calendar_check(
 
 
 @calendar_app.command("sites")
-def calendar_sites(as_json: bool = JsonOpt) -> None:
+def calendar_sites(as_staff: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """List the calendar's sites."""
-    cal = service.load_calendar(state().store)
-    sites = list(cal.sites.values())
+    sites = deadlines_mod.list_sites(state().store, principal=acting_as(as_staff))
     if as_json:
         emit({"sites": sites}, True)
         return
     if not sites:
-        typer.echo(service.NO_OBLIGATIONS)
+        typer.echo("no sites yet: rxdesk calendar import knowledge/compliance/obligations.yaml")
     for s in sites:
         typer.echo(f"{s.id:<10} {s.timezone:<20} {s.slack_channel or '-':<12} {s.name}")
 
@@ -138,9 +132,14 @@ def deadlines(
     """List deadlines: overdue first, then by due date."""
     if ctx.invoked_subcommand is not None:
         return
-    _actor(as_staff, Action.VIEW_DEADLINES)
-    result = service.list_deadlines(
-        state().store, site=site, owner=owner, as_of=_date(as_of, "--as-of"), within=within, expand=expand
+    result = deadlines_mod.list_deadlines(
+        state().store,
+        principal=acting_as(as_staff),
+        site=site,
+        owner=owner,
+        as_of=_date(as_of, "--as-of"),
+        within=within,
+        expand=expand,
     )
     if as_json:
         keep = {
@@ -167,11 +166,16 @@ def deadlines(
             out["note"] = result.note
         emit(out, True)
         return
-    if result.note and not result.occurrences:
-        typer.echo(result.note)
+    note = (
+        "no obligations yet: rxdesk calendar import knowledge/compliance/obligations.yaml"
+        if result.note
+        else None
+    )
+    if note and not result.occurrences:
+        typer.echo(note)
         return
-    if result.note:
-        typer.echo(result.note)
+    if note:
+        typer.echo(note)
     if not result.occurrences:
         typer.echo(f"nothing due as of {result.as_of.isoformat()} in that window")
     for o in result.occurrences:
@@ -193,17 +197,11 @@ def deadlines_complete(
     as_json: bool = JsonOpt,
 ) -> None:
     """Record a completion with evidence (audited)."""
-    if not as_staff:
-        raise InvalidInput("--as STAFF is required to record a completion")
-    if evidence and evidence_file:
-        raise InvalidInput("give --evidence or --evidence-file, not both")
-    actor = _actor(as_staff, Action.COMPLETE_OBLIGATION)
-    c = service.complete(
+    c = completions.complete(
         state().store,
         occurrence_id,
+        principal=acting_as(as_staff),
         on=_date(on, "--on"),  # type: ignore[arg-type]
-        actor=actor,
-        files_dir=state().settings.files_dir,
         evidence=evidence,
         evidence_file=evidence_file,
         new_expiry=_date(new_expiry, "--new-expiry"),
@@ -223,11 +221,20 @@ def deadlines_ask(
     question: str = typer.Argument(..., help='e.g. "when is our DEA registration due?"'),
     site: str | None = typer.Option(None, "--site"),
     as_of: str | None = typer.Option(None, "--as-of"),
+    as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer a deadline question in plain language (no LLM)."""
-    a = ask_mod.ask(state().store, question, site=site, as_of=_date(as_of, "--as-of"))
-    emit(a, as_json, a.answer)
+    a = ask_mod.ask(
+        state().store, question, principal=acting_as(as_staff), site=site, as_of=_date(as_of, "--as-of")
+    )
+    text = deadline_answer_text(a)
+    if as_json:
+        emit(
+            {"question": a.question, "answer": text, **a.model_dump(mode="json", exclude={"question"})}, True
+        )
+    else:
+        emit(a, False, text)
 
 
 @deadlines_app.command("ics")
@@ -236,11 +243,15 @@ def deadlines_ics(
     out: Path = typer.Option(..., "--out", help="The .ics file to write."),
     days: int = typer.Option(ics_mod.DEFAULT_ICS_DAYS, "--days", help="Horizon in days (default 3 years)."),
     as_of: str | None = typer.Option(None, "--as-of"),
+    as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Write an RFC 5545 calendar (Outlook, Google Calendar) of the site's deadlines."""
-    n = ics_mod.export_ics(state().store, out, site=site, as_of=_date(as_of, "--as-of"), days=days)
-    emit({"file": str(out), "events": n}, as_json, f"wrote {n} events to {out}")
+    ics = ics_mod.export_ics(
+        state().store, principal=acting_as(as_staff), site=site, as_of=_date(as_of, "--as-of"), days=days
+    )
+    write_file(out, ics.data)
+    emit({"file": str(out), "events": ics.events}, as_json, f"wrote {ics.events} events to {out}")
 
 
 # ---------------------------------------------------------------- digest
@@ -250,11 +261,21 @@ def deadlines_ics(
 def digest_cmd(
     site: str | None = typer.Option(None, "--site"),
     as_of: str | None = typer.Option(None, "--as-of"),
+    as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """The daily digest: overdue, due this week, today's reminders, completed recently."""
-    d = digest_mod.build_digest(state().store, site=site, as_of=_date(as_of, "--as-of"))
-    emit(d, as_json, d.text)
+    d = digest_mod.build_digest(
+        state().store, principal=acting_as(as_staff), site=site, as_of=_date(as_of, "--as-of")
+    )
+    text = digest_text(d)
+    if as_json:
+        emit(
+            {**d.model_dump(mode="json", exclude={"site_name"}), "text": text, "blocks": digest_blocks(d)},
+            True,
+        )
+    else:
+        emit(d, False, text)
 
 
 # ---------------------------------------------------------------- PA tracking
@@ -284,16 +305,15 @@ def pa_track(
     as_json: bool = JsonOpt,
 ) -> None:
     """Track a submitted PA: generates the follow-up check deadline."""
-    actor = _actor(as_staff, Action.TRACK_PA)
     pa = pa_tracking.track(
         state().store,
+        principal=acting_as(as_staff),
         patient_ref=patient_ref,
         drug=drug,
         submitted=_datetime(submitted, "--submitted"),
         urgency=urgency.strip().lower(),
         site=site,
         program=program.strip().lower(),
-        actor=actor,
         owner=as_staff,
     )
     emit(pa, as_json, _pa_text(pa))
@@ -311,22 +331,21 @@ def pa_update(
     as_json: bool = JsonOpt,
 ) -> None:
     """Record the payer's decision: renewal reminder or redetermination deadline follows."""
-    actor = _actor(as_staff, Action.TRACK_PA)
     pa = pa_tracking.update_status(
         state().store,
         ref,
+        principal=acting_as(as_staff),
         status=status.strip().lower(),
         until=_date(until, "--until"),
         notice_date=_date(notice_date, "--notice-date"),
-        actor=actor,
     )
     emit(pa, as_json, _pa_text(pa))
 
 
 @pa_app.command("list")
-def pa_list(as_json: bool = JsonOpt) -> None:
+def pa_list(as_staff: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Tracked PAs and their deadlines."""
-    pas = pa_tracking.list_pas(state().store)
+    pas = pa_tracking.list_pas(state().store, principal=acting_as(as_staff))
     if as_json:
         emit({"pas": pas}, True)
         return

@@ -11,7 +11,9 @@ import typer
 from pydantic import BaseModel
 
 from assistant.config import Settings, load_settings
-from assistant.staff import StaffMember, get_staff
+from assistant.errors import InvalidInput
+from assistant.principal import OPERATOR, Principal
+from assistant.staff import get_staff
 from assistant.store import Store, open_store
 
 app = typer.Typer(
@@ -23,7 +25,9 @@ app = typer.Typer(
 )
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON (stable shape).")
-AsOpt = typer.Option(None, "--as", help="Act as this staff id (see: rxdesk staff list).")
+AsOpt = typer.Option(
+    None, "--as", help="Act as this staff id (see: rxdesk staff list); without it, as the local operator."
+)
 
 
 @dataclass
@@ -58,11 +62,11 @@ def state() -> CliState:
     return _state
 
 
-def acting_as(staff_id: str | None) -> StaffMember | None:
-    """The staff member behind ``--as`` (None when not given)."""
+def acting_as(staff_id: str | None) -> Principal:
+    """Who runs this command: the staff member named by ``--as``, else the local operator."""
     if not staff_id:
-        return None
-    return get_staff(state().store, staff_id)
+        return OPERATOR
+    return get_staff(state().store, staff_id).principal()
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -81,3 +85,12 @@ def emit(obj: Any, as_json: bool, text: str | None = None) -> None:
         typer.echo(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False))
     else:
         typer.echo(text if text is not None else json.dumps(to_jsonable(obj), indent=2))
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write an output file for the user (export, calendar)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None

@@ -1,20 +1,18 @@
 """``rxdesk draft``, ``rxdesk review ...`` and ``rxdesk schema case``: thin adapters over the services.
 
-Acting as someone: ``draft`` may run without ``--as`` (recorded as actor "cli", no role, so it can
-never review); every review action that changes state or writes a file needs ``--as STAFF_ID``.
+Acting as someone: drafts hold PHI, so every command here needs ``--as STAFF_ID``; without it the
+command runs as the local operator, whom the services refuse (and audit).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import typer
 
-from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state
+from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state, write_file
 from assistant.drafting.case import case_json_schema, load_case
-from assistant.drafting.extract import extract_case
 from assistant.drafting.kinds import KINDS, get_kind
 from assistant.errors import InvalidInput
 from assistant.review import service
@@ -66,14 +64,13 @@ def draft_cmd(
     get_kind(kind)
     if (case_file is None) == (text is None):
         raise InvalidInput('give exactly one of --case FILE or --text "..."')
+    principal = acting_as(as_staff)
     if case_file is not None:
-        case, source = load_case(case_file), "case"
+        view = service.create_draft(
+            state().store, kind, load_case(case_file), principal=principal, allow_errors=allow_errors
+        )
     else:
-        case, source = extract_case(text or "", today=dt.date.today()), "text"
-    actor = acting_as(as_staff)
-    view = service.create_draft(
-        state().store, kind, case, actor, allow_errors=allow_errors or source == "text", source=source
-    )
+        view = service.create_draft_from_text(state().store, kind, text or "", principal=principal)
     emit(_contract(view), as_json, _summary(view) + "\n\n" + view.markdown)
 
 
@@ -84,7 +81,7 @@ def review_list(
     as_json: bool = JsonOpt,
 ) -> None:
     """The queue, newest first (task metadata only)."""
-    rows = service.list_drafts(state().store, acting_as(as_staff), status=status)
+    rows = service.list_drafts(state().store, principal=acting_as(as_staff), status=status)
     if as_json:
         emit({"drafts": rows}, True)
         return
@@ -102,7 +99,7 @@ def review_show(
     draft_id: int = typer.Argument(...), as_staff: str | None = AsOpt, as_json: bool = JsonOpt
 ) -> None:
     """Show a draft (audited)."""
-    view = service.get_draft(state().store, draft_id, acting_as(as_staff))
+    view = service.get_draft(state().store, draft_id, principal=acting_as(as_staff))
     emit(_contract(view), as_json, _summary(view) + "\n\n" + view.markdown)
 
 
@@ -116,15 +113,16 @@ def review_edit(
 ) -> None:
     """Save a new version from a corrected case; the draft returns to review."""
     case = load_case(case_file)
-    view = service.edit_draft(state().store, draft_id, case, acting_as(as_staff), allow_errors=allow_errors)
+    view = service.edit_draft(
+        state().store, draft_id, case, principal=acting_as(as_staff), allow_errors=allow_errors
+    )
     emit(_contract(view), as_json, _summary(view))
 
 
 @review_app.command("case")
 def review_case(draft_id: int = typer.Argument(...), as_staff: str | None = AsOpt) -> None:
     """Print the case behind the current version as JSON (to correct it and run `review edit`)."""
-    service.get_draft(state().store, draft_id, acting_as(as_staff))  # audited view
-    case = service.get_case(state().store, draft_id)
+    case = service.open_case(state().store, draft_id, principal=acting_as(as_staff))
     typer.echo(json.dumps(case.model_dump(mode="json", exclude_defaults=True), indent=2, ensure_ascii=False))
 
 
@@ -138,7 +136,9 @@ def review_approve(
     as_json: bool = JsonOpt,
 ) -> None:
     """Approve the current version (pharmacist only)."""
-    view = service.approve(state().store, draft_id, acting_as(as_staff), override_reason=override_reason)
+    view = service.approve(
+        state().store, draft_id, principal=acting_as(as_staff), override_reason=override_reason
+    )
     emit(
         _contract(view),
         as_json,
@@ -154,7 +154,7 @@ def review_request_changes(
     as_json: bool = JsonOpt,
 ) -> None:
     """Send a draft back (pharmacist only); an edit makes a new version."""
-    view = service.request_changes(state().store, draft_id, acting_as(as_staff), reason=reason)
+    view = service.request_changes(state().store, draft_id, principal=acting_as(as_staff), reason=reason)
     emit(_contract(view), as_json, _summary(view))
 
 
@@ -166,7 +166,7 @@ def review_discard(
     as_json: bool = JsonOpt,
 ) -> None:
     """Discard a draft (kept for the record, never exported as final)."""
-    view = service.discard(state().store, draft_id, acting_as(as_staff), reason=reason)
+    view = service.discard(state().store, draft_id, principal=acting_as(as_staff), reason=reason)
     emit(_contract(view), as_json, _summary(view))
 
 
@@ -179,10 +179,10 @@ def review_export(
     as_json: bool = JsonOpt,
 ) -> None:
     """Write the current version as Markdown, DOCX or PDF (drafts carry the DRAFT banner)."""
-    result = service.export_draft(state().store, draft_id, acting_as(as_staff), fmt=fmt, out=out)
-    emit(
-        result, as_json, f"wrote {result.path} ({result.format}, {result.bytes} bytes, {result.status.value})"
-    )
+    rendered = service.render_draft(state().store, draft_id, principal=acting_as(as_staff), fmt=fmt)
+    write_file(out, rendered.data)
+    result = {**rendered.model_dump(mode="json", exclude={"filename", "mime_type"}), "path": str(out)}
+    emit(result, as_json, f"wrote {out} ({rendered.format}, {rendered.bytes} bytes, {rendered.status.value})")
 
 
 @schema_app.command("case")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from assistant.cli.common import JsonOpt, app, emit, state
-from assistant.roles import parse_role
+from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state
+from assistant.cli.render import answer_text
 from assistant.sops import service
 
 eval_app = typer.Typer(help="Evaluations of the assistant's quality.", no_args_is_help=True)
@@ -34,10 +34,13 @@ def _progress_bar():  # type: ignore[no-untyped-def]
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Files or folders (.md .txt .docx .pdf), recursively."),
     prune: bool = typer.Option(False, "--prune", help="Drop indexed files that no longer exist."),
+    as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Index SOP documents (incremental: unchanged files are not re-embedded)."""
-    report = service.ingest(state().settings, paths, prune=prune, progress=_progress_bar())
+    report = service.ingest(
+        state().store, paths, principal=acting_as(as_staff), prune=prune, progress=_progress_bar()
+    )
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
     emit(report, as_json, report.summary())
@@ -46,39 +49,63 @@ def ingest(
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="The question, in plain words."),
-    role: str = typer.Option("technician", "--role", help="technician | pharmacist | admin"),
+    as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Answer a question from the SOPs, with citations (or say they don't cover it)."""
-    answer = service.ask(state().settings, question, parse_role(role))
+    """Answer a question from the SOPs, with citations (or say they don't cover it).
+
+    Clinical-judgment questions are answered only for a pharmacist named with --as."""
+    answer = service.ask(state().store, question, principal=acting_as(as_staff))
+    text = answer_text(answer)
     if as_json:
         data = answer.model_dump(mode="json")
-        emit(data, True)
+        emit({"question": data.pop("question"), "answer": text, **data}, True)
     else:
-        emit(answer, False, answer.answer)
+        emit(answer, False, text)
 
 
 @eval_app.command("retrieval")
 def eval_retrieval(
     file: Path = typer.Argument(
-        ..., help='JSONL: {"question", "expected_sop"} per line (null = out of scope).'
+        ...,
+        help='JSONL: {"question", "expected_sop": id | [ids] | null, "clinical": bool} per line '
+        "(null = out of scope).",
+    ),
+    curve: bool = typer.Option(
+        False, "--curve", help="Also print hybrid's answered-correctly vs out-of-scope-answered curve."
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Compare hybrid, dense-only and BM25-only retrieval on a question set."""
+    """Compare hybrid, dense-only and BM25-only retrieval and answer decisions on a question set."""
     report = service.evaluate_file(state().settings, file)
     if as_json:
         emit(report.to_json(), True)
         return
     typer.echo(
-        f"{report.questions_total} questions ({report.in_scope} in scope, {report.out_of_scope} out of scope)"
+        f"{report.questions_total} questions ({report.in_scope} in scope, {report.out_of_scope} out of scope, "
+        f"{report.clinical} clinical)"
     )
     typer.echo(
-        f"{'method':<8} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'mrr':>6} {'abstain':>8} "
-        f"{'false-abst':>10} {'p50 ms':>7} {'p95 ms':>7}"
+        f"{'method':<8} {'hit@1':>6} {'hit@3':>6} {'mrr':>6} {'ans-ok':>7} {'tent-ok':>7} {'ans-bad':>7} "
+        f"{'false-abst':>10} {'oos-ans':>7} {'oos-tent':>8} {'clin-ho':>7} {'p50 ms':>7} {'p95 ms':>7}"
     )
     for name, m in report.methods.items():
         typer.echo(
-            f"{name:<8} {m.hit_at_1:>6.3f} {m.hit_at_3:>6.3f} {m.hit_at_5:>6.3f} {m.mrr:>6.3f} "
-            f"{m.abstain_accuracy:>8.3f} {m.false_abstain_rate:>10.3f} {m.p50_ms:>7.1f} {m.p95_ms:>7.1f}"
+            f"{name:<8} {m.hit_at_1:>6.3f} {m.hit_at_3:>6.3f} {m.mrr:>6.3f} {m.answered_correct:>7.3f} "
+            f"{m.tentative_correct:>7.3f} {m.answered_wrong:>7.3f} {m.false_abstain_rate:>10.3f} "
+            f"{m.oos_answered:>7.3f} {m.oos_tentative:>8.3f} {m.clinical_handoff:>7.3f} "
+            f"{m.p50_ms:>7.1f} {m.p95_ms:>7.1f}"
         )
+    point = report.operating_point
+    typer.echo(
+        f"hybrid operating point: answer at p >= {point.get('answer', 0):.2f}, "
+        f"tentative at p >= {point.get('tentative', 0):.2f}"
+    )
+    if curve:
+        typer.echo(
+            "hybrid trade-off (answer threshold: answered correctly / answered wrong / out-of-scope answered)"
+        )
+        for c in report.curve:
+            typer.echo(
+                f"  p >= {c.threshold:.2f}: {c.answered_correct:.3f} / {c.answered_wrong:.3f} / {c.oos_answered:.3f}"
+            )

@@ -254,6 +254,10 @@ class Case(_M):
         default=None, description="DATE PREPARED on the document; defaults to the day the draft is made."
     )
 
+    def is_empty(self) -> bool:
+        """True when the case says nothing a document could be drafted from."""
+        return not self.model_dump(exclude_defaults=True, exclude={"prepared_date"})
+
 
 # ---- loading -------------------------------------------------------------------------------------
 

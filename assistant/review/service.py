@@ -10,29 +10,30 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
-import secrets
 from enum import StrEnum
-from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, insert, select, update
 
 from assistant import audit
+from assistant.access import authorize, guarded
 from assistant.drafting import render
 from assistant.drafting.case import Case
 from assistant.drafting.document import Document
+from assistant.drafting.extract import extract_case
 from assistant.drafting.kinds import get_kind
 from assistant.drafting.kinds.base import DRAFT_BANNER
 from assistant.drafting.pipeline import DraftContent, compose, draft_markdown
 from assistant.drafting.validate import validate_case
-from assistant.errors import InvalidInput, NotFound, PermissionDenied
+from assistant.errors import Conflict, InvalidInput, NotFound
+from assistant.phi import store_patient_token
+from assistant.principal import Principal
 from assistant.review.tables import draft_reviews, draft_versions, drafts
-from assistant.roles import Action, require
-from assistant.staff import StaffMember
+from assistant.roles import Action
 from assistant.store import Store
 
-ANONYMOUS = "cli"  # actor recorded when a draft is created without --as (no role; cannot review)
+MAX_TEXT_CHARS = 8000
 
 
 class Status(StrEnum):
@@ -82,12 +83,16 @@ class DraftView(BaseModel):
     history: list[ReviewEvent] = Field(default_factory=list)
 
 
-class ExportResult(BaseModel):
+class RenderedDraft(BaseModel):
+    """A draft rendered to a file's bytes: the CLI writes them, Slack uploads them."""
+
     draft_id: int
     version: int
     status: Status
     format: str
-    path: str
+    filename: str
+    mime_type: str
+    data: bytes = Field(repr=False, exclude=True)
     bytes: int
     sha256: str
 
@@ -105,47 +110,13 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-def _who(actor: StaffMember | None) -> str:
-    return actor.id if actor else ANONYMOUS
-
-
-def _key(store: Store) -> bytes:
-    """Per-installation secret for patient tokens (created on first use, readable by owner only)."""
-    path = Path(store.data_dir) / "patient_ref.key"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(secrets.token_bytes(32))
-        path.chmod(0o600)
-    return path.read_bytes()
-
-
 def patient_ref(store: Store, case: Case) -> str | None:
-    """A stable pseudonymous token for the patient (keyed hash of name + DOB) for the audit log."""
-    p = case.patient
-    if not p.name and not p.dob:
-        return None
-    ident = f"{' '.join((p.name or '').lower().split())}|{p.dob.isoformat() if p.dob else ''}"
-    return "pt_" + hmac.new(_key(store), ident.encode(), hashlib.sha256).hexdigest()[:16]
+    """The patient's token for the audit log and the queue (never the name)."""
+    return store_patient_token(store, case.patient.name, case.patient.dob)
 
 
-def _check(
-    store: Store, actor: StaffMember | None, action: Action, *, draft_id: int | None, event: str
-) -> None:
-    """Role check; a refusal is audited (outcome "denied") in its own transaction, then raised."""
-    if actor is None:
-        raise InvalidInput(f"{event.replace('draft.', '')} needs --as STAFF_ID (a person must be on record)")
-    try:
-        require(actor.role, action, who=actor.id)
-    except PermissionDenied:
-        audit.record(
-            store,
-            actor=actor.id,
-            action=event,
-            target=f"draft:{draft_id}" if draft_id is not None else None,
-            outcome="denied",
-            detail={"role": actor.role.value},
-        )
-        raise
+def _kind_action(arguments: dict[str, Any]) -> Action:
+    return get_kind(arguments["kind"]).ACTION
 
 
 def _content(kind: str, case: Case, today: dt.date | None) -> DraftContent:
@@ -174,13 +145,13 @@ def _insert_version(
 def _refuse_errors(c: DraftContent) -> None:
     if c.errors:
         more = f" (+{len(c.errors) - 1} more)" if len(c.errors) > 1 else ""
-        raise InvalidInput(f"case has errors, nothing stored: {c.errors[0]}{more}")
+        raise InvalidInput(f"case has errors, nothing stored: {c.errors[0]}{more}", code="case_errors")
 
 
 def _load(conn: Connection, draft_id: int) -> tuple[dict, dict]:
     d = conn.execute(select(drafts).where(drafts.c.id == draft_id)).mappings().first()
     if d is None:
-        raise NotFound(f"no draft with id {draft_id} (see: rxdesk review list)")
+        raise NotFound(f"no draft with id {draft_id}", field="draft_id")
     v = (
         conn.execute(
             select(draft_versions).where(
@@ -261,25 +232,24 @@ def _review_event(
 # ---- public API ----------------------------------------------------------------------------------
 
 
+@guarded(_kind_action, "draft.create")
 def create_draft(
     store: Store,
     kind: str,
     case: Case,
-    actor: StaffMember | None,
     *,
+    principal: Principal,
     allow_errors: bool = False,
     source: str = "case",
     today: dt.date | None = None,
 ) -> DraftView:
     """Draft ``kind`` from ``case``. A case with validation errors is refused (nothing stored) unless
     ``allow_errors``; then the errors are kept on the draft and block approval."""
-    module = get_kind(kind)
-    if actor is not None:
-        _check(store, actor, module.ACTION, draft_id=None, event="draft.create")
+    if case.is_empty():
+        raise InvalidInput("the case is empty: give at least the patient and what the document is about")
     content = _content(kind, case, today)
     if not allow_errors:
         _refuse_errors(content)
-    who = _who(actor)
     ref = patient_ref(store, case)
     now = _now()
     with store.begin() as conn:
@@ -289,15 +259,15 @@ def create_draft(
                 status=Status.DRAFT.value,
                 current_version=1,
                 patient_ref=ref,
-                created_by=who,
+                created_by=principal.id,
                 created_at=now,
                 updated_at=now,
             )
         ).inserted_primary_key[0]
-        _insert_version(conn, draft_id, 1, case, content, who)
+        _insert_version(conn, draft_id, 1, case, content, principal.id)
         audit.record(
             conn,
-            actor=who,
+            actor=principal.id,
             action="draft.create",
             target=f"draft:{draft_id}",
             patient_ref=ref,
@@ -312,14 +282,36 @@ def create_draft(
         return _view(conn, draft_id)
 
 
-def get_draft(store: Store, draft_id: int, actor: StaffMember | None) -> DraftView:
-    if actor is not None:
-        _check(store, actor, Action.VIEW_DRAFT, draft_id=draft_id, event="draft.view")
+@guarded(_kind_action, "draft.create")
+def create_draft_from_text(
+    store: Store,
+    kind: str,
+    text: str,
+    *,
+    principal: Principal,
+    today: dt.date | None = None,
+) -> DraftView:
+    """Draft ``kind`` from shorthand. Whatever the text does not say stays missing (nothing is
+    invented); the draft is stored with its gaps and validation findings for the reviewer."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("tell me what to put in the draft (patient, drug, diagnosis ...)", field="text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidInput(
+            f"the text is too long ({len(text)} characters; at most {MAX_TEXT_CHARS})", field="text"
+        )
+    case = extract_case(text, today=today or dt.date.today())
+    return create_draft(store, kind, case, principal=principal, allow_errors=True, source="text", today=today)
+
+
+@guarded(Action.VIEW_DRAFT, "draft.view")
+def get_draft(store: Store, draft_id: int, *, principal: Principal) -> DraftView:
+    """A draft with its content (PHI): audited."""
     with store.begin() as conn:
         view = _view(conn, draft_id)
         audit.record(
             conn,
-            actor=_who(actor),
+            actor=principal.id,
             action="draft.view",
             target=f"draft:{draft_id}",
             patient_ref=view.patient_ref,
@@ -328,28 +320,43 @@ def get_draft(store: Store, draft_id: int, actor: StaffMember | None) -> DraftVi
     return view
 
 
-def get_case(store: Store, draft_id: int, version: int | None = None) -> Case:
-    """The case behind a draft version (for editing); not audited on its own, callers audit."""
+def _case_of(conn: Connection, draft_id: int, version: int | None) -> tuple[dict, Case]:
+    d, v = _load(conn, draft_id)
+    if version is None or version == v["version"]:
+        return d, Case.model_validate(v["case_data"])
+    row = conn.execute(
+        select(draft_versions.c.case_data).where(
+            draft_versions.c.draft_id == draft_id, draft_versions.c.version == version
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"draft {draft_id} has no version {version}", field="version")
+    return d, Case.model_validate(row)
+
+
+@guarded(Action.EDIT_DRAFT, "draft.open_case")
+def open_case(store: Store, draft_id: int, *, principal: Principal, version: int | None = None) -> Case:
+    """The case behind a draft version, opened for editing (audited). Editing a clinical document
+    is clinical work, so the kind's drafting permission applies too."""
     with store.begin() as conn:
-        d, v = _load(conn, draft_id)
-        if version is not None and version != v["version"]:
-            row = conn.execute(
-                select(draft_versions.c.case_data).where(
-                    draft_versions.c.draft_id == draft_id, draft_versions.c.version == version
-                )
-            ).scalar_one_or_none()
-            if row is None:
-                raise NotFound(f"draft {draft_id} has no version {version}")
-            return Case.model_validate(row)
-    return Case.model_validate(v["case_data"])
+        d, case = _case_of(conn, draft_id, version)
+    authorize(
+        store, principal, get_kind(d["kind"]).ACTION, event="draft.open_case", target=f"draft:{draft_id}"
+    )
+    audit.record(
+        store,
+        actor=principal.id,
+        action="draft.open_case",
+        target=f"draft:{draft_id}",
+        patient_ref=d["patient_ref"],
+        detail={"version": version},
+    )
+    return case
 
 
-def list_drafts(
-    store: Store, actor: StaffMember | None, *, status: Status | None = None
-) -> list[DraftSummary]:
+@guarded(Action.LIST_DRAFTS, "draft.list")
+def list_drafts(store: Store, *, principal: Principal, status: Status | None = None) -> list[DraftSummary]:
     """The queue, newest first. Shows task metadata only (kind, status, counts, patient token)."""
-    if actor is not None:
-        _check(store, actor, Action.VIEW_DRAFT, draft_id=None, event="draft.list")
     q = (
         select(drafts, draft_versions.c.missing, draft_versions.c.errors)
         .join(
@@ -379,50 +386,84 @@ def list_drafts(
     ]
 
 
-def _closed(d: dict, what: str) -> None:
+def _decided(conn: Connection, d: dict) -> Conflict:
+    """The one-line answer for someone who acts on a draft that was already closed."""
+    row = (
+        conn.execute(
+            select(draft_reviews)
+            .where(draft_reviews.c.draft_id == d["id"], draft_reviews.c.action.in_(("approve", "discard")))
+            .order_by(draft_reviews.c.id.desc())
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return Conflict(f"draft {d['id']} is already {d['status']}", field="draft_id")
+    at = _utc(row["at"])
+    word = "approved" if row["action"] == "approve" else "discarded"
+    return Conflict(
+        f"draft {d['id']} was already {word} by {row['actor']} at {at:%Y-%m-%d %H:%M} UTC", field="draft_id"
+    )
+
+
+def _closed(conn: Connection, d: dict) -> None:
     if d["status"] in (Status.APPROVED.value, Status.DISCARDED.value):
-        raise InvalidInput(
-            f"draft {d['id']} is {d['status']}; it can no longer be {what} (start a new draft)"
+        raise _decided(conn, d)
+
+
+def _move(conn: Connection, d: dict, v: dict, **values: Any) -> None:
+    """Compare-and-set: change the draft row only if nobody changed its status or version since we
+    read it (a concurrent approve and discard cannot both win)."""
+    result = conn.execute(
+        update(drafts)
+        .where(
+            drafts.c.id == d["id"],
+            drafts.c.status == d["status"],
+            drafts.c.current_version == v["version"],
+        )
+        .values(updated_at=_now(), **values)
+    )
+    if result.rowcount != 1:
+        fresh, _ = _load(conn, d["id"])
+        if fresh["status"] in (Status.APPROVED.value, Status.DISCARDED.value):
+            raise _decided(conn, fresh)
+        raise Conflict(
+            f"draft {d['id']} changed while you were working on it; look at it again", field="draft_id"
         )
 
 
+@guarded(Action.EDIT_DRAFT, "draft.edit")
 def edit_draft(
     store: Store,
     draft_id: int,
     case: Case,
-    actor: StaffMember | None,
     *,
+    principal: Principal,
     allow_errors: bool = False,
     today: dt.date | None = None,
 ) -> DraftView:
     """Save a new version from ``case``; the draft goes back to ``draft`` for review."""
-    _check(store, actor, Action.EDIT_DRAFT, draft_id=draft_id, event="draft.edit")
-    assert actor is not None
     with store.begin() as conn:
         d, v = _load(conn, draft_id)
-    _closed(d, "edited")
+        _closed(conn, d)
     # editing a clinical document is clinical work: the kind's drafting permission applies too
-    _check(store, actor, get_kind(d["kind"]).ACTION, draft_id=draft_id, event="draft.edit")
+    authorize(store, principal, get_kind(d["kind"]).ACTION, event="draft.edit", target=f"draft:{draft_id}")
+    if case.is_empty():
+        raise InvalidInput("the case is empty: nothing to save")
     content = _content(d["kind"], case, today)
     if not allow_errors:
         _refuse_errors(content)
+    ref = patient_ref(store, case)
     with store.begin() as conn:
         d, v = _load(conn, draft_id)  # re-read inside the transaction
-        _closed(d, "edited")
+        _closed(conn, d)
         new_version = v["version"] + 1
-        _insert_version(conn, draft_id, new_version, case, content, actor.id)
-        ref = patient_ref(store, case)
-        conn.execute(
-            update(drafts)
-            .where(drafts.c.id == draft_id)
-            .values(
-                current_version=new_version, status=Status.DRAFT.value, updated_at=_now(), patient_ref=ref
-            )
-        )
-        _review_event(conn, draft_id, new_version, "edit", actor.id, None)
+        _move(conn, d, v, current_version=new_version, status=Status.DRAFT.value, patient_ref=ref)
+        _insert_version(conn, draft_id, new_version, case, content, principal.id)
+        _review_event(conn, draft_id, new_version, "edit", principal.id, None)
         audit.record(
             conn,
-            actor=actor.id,
+            actor=principal.id,
             action="draft.edit",
             target=f"draft:{draft_id}",
             patient_ref=ref,
@@ -431,44 +472,51 @@ def edit_draft(
         return _view(conn, draft_id)
 
 
+@guarded(Action.APPROVE_DRAFT, "draft.approve")
 def approve(
-    store: Store, draft_id: int, actor: StaffMember | None, *, override_reason: str | None = None
+    store: Store, draft_id: int, *, principal: Principal, override_reason: str | None = None
 ) -> DraftView:
     """Pharmacist approval of the current version. Validation errors block it; missing required facts
     need an explicit ``override_reason``. The approved version is then immutable."""
-    _check(store, actor, Action.APPROVE_DRAFT, draft_id=draft_id, event="draft.approve")
-    assert actor is not None
     override_reason = (override_reason or "").strip() or None
     with store.begin() as conn:
         d, v = _load(conn, draft_id)
+        _closed(conn, d)
         if d["status"] != Status.DRAFT.value:
-            hint = " (edit it first)" if d["status"] == Status.CHANGES_REQUESTED.value else ""
-            raise InvalidInput(f"draft {draft_id} is {d['status']}; only a draft can be approved{hint}")
+            raise InvalidInput(
+                f"draft {draft_id} has changes requested; it can be approved once it is edited",
+                code="changes_requested",
+            )
         case = Case.model_validate(v["case_data"])
         errors = list(dict.fromkeys(v["errors"] + validate_case(case, d["kind"]).errors))
         if errors:
-            raise InvalidInput(f"draft {draft_id} cannot be approved: {errors[0]} ({len(errors)} error(s))")
+            raise InvalidInput(
+                f"draft {draft_id} cannot be approved: {errors[0]} ({len(errors)} error(s))",
+                code="case_errors",
+            )
         if v["missing"] and not override_reason:
             raise InvalidInput(
                 f"draft {draft_id} has {len(v['missing'])} missing required fact(s) "
-                f"({', '.join(v['missing'][:3])}); approve with --override-reason to accept them"
+                f"({', '.join(v['missing'][:3])}); approving it anyway needs a reason",
+                code="missing_facts",
+                field="override_reason",
             )
         doc = Document.model_validate(v["document"])
         if doc.content_sha256() != v["content_sha256"]:
-            raise InvalidInput(f"draft {draft_id} content does not match its recorded hash; not approved")
+            raise InvalidInput(
+                f"draft {draft_id} content does not match its recorded hash; not approved", code="tampered"
+            )
         now = _now()
+        _move(conn, d, v, status=Status.APPROVED.value)
         conn.execute(
             update(draft_versions)
             .where(draft_versions.c.draft_id == draft_id, draft_versions.c.version == v["version"])
-            .values(approved_by=actor.id, approved_at=now, override_reason=override_reason)
+            .values(approved_by=principal.id, approved_at=now, override_reason=override_reason)
         )
-        conn.execute(
-            update(drafts).where(drafts.c.id == draft_id).values(status=Status.APPROVED.value, updated_at=now)
-        )
-        _review_event(conn, draft_id, v["version"], "approve", actor.id, override_reason)
+        _review_event(conn, draft_id, v["version"], "approve", principal.id, override_reason)
         audit.record(
             conn,
-            actor=actor.id,
+            actor=principal.id,
             action="draft.approve",
             target=f"draft:{draft_id}",
             patient_ref=d["patient_ref"],
@@ -485,8 +533,8 @@ def approve(
 def _set_status(
     conn: Connection, d: dict, v: dict, status: Status, event: str, actor_id: str, reason: str | None
 ) -> None:
-    """Move a draft to ``status``: the row, a review event and an audit entry, in one transaction."""
-    conn.execute(update(drafts).where(drafts.c.id == d["id"]).values(status=status.value, updated_at=_now()))
+    """Move a draft to ``status``: the row (compare-and-set), a review event and an audit entry."""
+    _move(conn, d, v, status=status.value)
     _review_event(conn, d["id"], v["version"], event, actor_id, reason)
     audit.record(
         conn,
@@ -498,42 +546,48 @@ def _set_status(
     )
 
 
-def request_changes(store: Store, draft_id: int, actor: StaffMember | None, *, reason: str) -> DraftView:
-    _check(store, actor, Action.REQUEST_CHANGES, draft_id=draft_id, event="draft.request_changes")
-    assert actor is not None
+@guarded(Action.REQUEST_CHANGES, "draft.request_changes")
+def request_changes(store: Store, draft_id: int, *, principal: Principal, reason: str) -> DraftView:
+    """Send a draft back with what needs to change; an edit makes a new version."""
     if not reason or not reason.strip():
-        raise InvalidInput("request-changes needs --reason")
+        raise InvalidInput("say what needs to change", field="reason")
     with store.begin() as conn:
         d, v = _load(conn, draft_id)
+        _closed(conn, d)
         if d["status"] != Status.DRAFT.value:
-            raise InvalidInput(f"draft {draft_id} is {d['status']}; changes can only be requested on a draft")
-        _set_status(conn, d, v, Status.CHANGES_REQUESTED, "request_changes", actor.id, reason.strip())
+            raise InvalidInput(
+                f"draft {draft_id} already has changes requested; it needs an edit first",
+                code="changes_requested",
+            )
+        _set_status(conn, d, v, Status.CHANGES_REQUESTED, "request_changes", principal.id, reason.strip())
         return _view(conn, draft_id)
 
 
-def discard(
-    store: Store, draft_id: int, actor: StaffMember | None, *, reason: str | None = None
-) -> DraftView:
-    _check(store, actor, Action.DISCARD_DRAFT, draft_id=draft_id, event="draft.discard")
-    assert actor is not None
+@guarded(Action.DISCARD_DRAFT, "draft.discard")
+def discard(store: Store, draft_id: int, *, principal: Principal, reason: str | None = None) -> DraftView:
+    """Discard a draft (kept for the record, never exported as final)."""
     with store.begin() as conn:
         d, v = _load(conn, draft_id)
-        _closed(d, "discarded")
-        _set_status(conn, d, v, Status.DISCARDED, "discard", actor.id, reason)
+        _closed(conn, d)
+        _set_status(conn, d, v, Status.DISCARDED, "discard", principal.id, reason)
         return _view(conn, draft_id)
 
 
 FORMATS = ("md", "docx", "pdf")
+_MIME = {
+    "md": "text/markdown",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
 
 
-def export_draft(
-    store: Store, draft_id: int, actor: StaffMember | None, *, fmt: str, out: Path
-) -> ExportResult:
-    """Write the current version to ``out``. Drafts export with the DRAFT banner on every page."""
+@guarded(Action.EXPORT_DRAFT, "draft.export")
+def render_draft(store: Store, draft_id: int, *, principal: Principal, fmt: str) -> RenderedDraft:
+    """The current version as Markdown, DOCX or PDF bytes (audited). Drafts carry the DRAFT banner."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown export format '{fmt}' (expected one of: {', '.join(FORMATS)})")
-    _check(store, actor, Action.EXPORT_DRAFT, draft_id=draft_id, event="draft.export")
-    assert actor is not None
+        raise InvalidInput(
+            f"unknown export format '{fmt}' (expected one of: {', '.join(FORMATS)})", field="format"
+        )
     with store.begin() as conn:
         d, v = _load(conn, draft_id)
         banner = _banner(d, v)
@@ -547,26 +601,23 @@ def export_draft(
             data = render.to_docx(doc, banner)
         else:
             data = render.to_pdf(doc, banner)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(data)
-        except OSError as exc:
-            raise InvalidInput(f"cannot write {out}: {exc.strerror}") from None
         sha = hashlib.sha256(data).hexdigest()
         audit.record(
             conn,
-            actor=actor.id,
+            actor=principal.id,
             action="draft.export",
             target=f"draft:{draft_id}",
             patient_ref=d["patient_ref"],
             detail={"version": v["version"], "format": fmt, "status": d["status"], "sha256": sha},
         )
-    return ExportResult(
+    return RenderedDraft(
         draft_id=draft_id,
         version=v["version"],
         status=Status(d["status"]),
         format=fmt,
-        path=str(out),
+        filename=f"draft-{draft_id}-v{v['version']}-{d['kind']}.{fmt}",
+        mime_type=_MIME[fmt],
+        data=data,
         bytes=len(data),
         sha256=sha,
     )

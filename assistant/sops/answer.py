@@ -1,8 +1,11 @@
 """Grounded answers without an LLM: condensed steps from the best SOP section(s), each cited.
 
 Every line of an answer is copied (trimmed, never reworded) from a section that is cited with a
-``[n]`` marker, so each claim traces to an SOP id and section. When the evidence is weak the answer
-says the SOPs don't cover it and points to the pharmacist on duty.
+number, so each claim traces to an SOP id and section. The retriever's calibrated decision picks the
+outcome: strong evidence answers; moderate evidence gives a "tentative" answer (the single closest
+section, cited, for the reader to check it fits); weak evidence says the SOPs don't cover it, naming
+the closest SOP. A technician's clinical question is handed to the pharmacist before any retrieval.
+The answer is data; adapters render it.
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from __future__ import annotations
 import re
 
 from assistant.errors import InvalidInput
-from assistant.roles import Action, Role, can, parse_role
+from assistant.roles import Action, AnyRole, Role, SystemRole, can
 from assistant.sops.chunking import _blocks
-from assistant.sops.models import Answer, Chunk, Citation, SectionHit
+from assistant.sops.models import Answer, Chunk, Passage, SectionHit, SopRef
 from assistant.sops.search import Retriever
 from assistant.sops.text import content_terms, expand_abbreviations
 from assistant.sops.triage import is_clinical_question
@@ -24,11 +27,6 @@ MAX_LINES_PER_SECTION = 5  # a short section is shown whole; a long one by its m
 _RECORDS = re.compile(r"^(records?|record keeping|responsibilit)", re.I)
 _ASKS_ABOUT_RECORDS = re.compile(
     r"\b(how long|keep|kept|retain|retention|record|records|file|log|who)\b", re.I
-)
-ABSTAIN_TEXT = "Our SOPs don't cover this, so I won't guess. Please ask the pharmacist on duty."
-CLINICAL_TEXT = (
-    "That is a clinical-judgment question, which the pharmacist has to answer. "
-    "Please ask the pharmacist on duty; I have not answered it."
 )
 
 
@@ -95,38 +93,36 @@ def select_lines(question: str, body: str, idf: dict[str, float]) -> list[str]:
     return [_shorten(_clean(blocks[i])) for i in keep if _clean(blocks[i])]
 
 
-def answer_question(retriever: Retriever, question: str, role: str | Role = Role.TECHNICIAN) -> Answer:
+def answer_question(retriever: Retriever, question: str, role: AnyRole | str = Role.TECHNICIAN) -> Answer:
+    """Answer ``question`` from the index as data (passages with citation numbers), or abstain.
+
+    ``role`` is the asker's real role (from the principal): it decides whether a clinical-judgment
+    question is answered or handed to the pharmacist.
+    """
     question = (question or "").strip()
     if not question:
-        raise InvalidInput("empty question: type what you want to know")
+        raise InvalidInput("empty question: type what you want to know", field="question")
     if len(question) > MAX_QUESTION_CHARS:
-        raise InvalidInput(f"question too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
-    role = parse_role(str(role))
+        raise InvalidInput(
+            f"question too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})", field="question"
+        )
+    role_value = str(role.value if isinstance(role, Role | SystemRole) else role).strip().lower()
+    if role_value not in {r.value for r in Role} | {r.value for r in SystemRole}:
+        raise InvalidInput(f"unknown role '{role}'", field="role")
     if retriever.index.is_empty():
-        raise InvalidInput("the SOP index is empty: run `rxdesk ingest knowledge/sops` first")
-    if is_clinical_question(question) and not can(role, Action.ASK_CLINICAL):
-        return Answer(
-            question=question,
-            answer=CLINICAL_TEXT,
-            abstained=True,
-            citations=[],
-            role=role.value,
-            routed_to_pharmacist=True,
-        )
+        raise InvalidInput("the SOP manual has not been indexed yet", code="index_empty")
+    if is_clinical_question(question) and not can(role_value, Action.ASK_CLINICAL):
+        return Answer(question=question, outcome="clinical_handoff", role=role_value)
     result = retriever.search(question, "hybrid", k=5)
-    if result.abstained or not result.sections:
+    if result.decision == "abstain" or not result.sections:
         closest = result.sections[0] if result.sections else None
-        hint = (
-            f" (Closest SOP: {closest.sop_id} {closest.title}; it does not seem to answer this.)"
-            if closest
-            else ""
-        )
         return Answer(
             question=question,
-            answer=ABSTAIN_TEXT + hint,
-            abstained=True,
-            citations=[],
-            role=role.value,
+            outcome="not_covered",
+            closest=SopRef(sop_id=closest.sop_id, title=closest.title, section=closest.section)
+            if closest
+            else None,
+            role=role_value,
             evidence=result.evidence,
         )
     idf = retriever.bm25.idf
@@ -135,43 +131,36 @@ def answer_question(retriever: Retriever, question: str, role: str | Role = Role
         for h in result.sections[:5]
     }
     chosen = _choose_sections(question, result.sections, bodies, idf)
-    lines: list[str] = []
-    citations: list[Citation] = []
-    for n, hit in enumerate(chosen, start=1):
+    if result.decision == "tentative":  # moderate evidence: the single closest section, flagged
+        chosen = chosen[:1]
+    passages: list[Passage] = []
+    for hit in chosen:
         picked = select_lines(question, bodies[(hit.sop_id, hit.section)], idf)
         if not picked:
             continue
-        lines.append(f"*{hit.sop_id} {hit.title} › {hit.section}* [{n}]")
-        lines.extend(f"• {line} [{n}]" for line in picked)
-        citations.append(
-            Citation(
+        passages.append(
+            Passage(
+                n=len(passages) + 1,
                 sop_id=hit.sop_id,
                 title=hit.title,
                 section=hit.section,
                 source=hit.source,
                 score=round(hit.score, 4),
                 version=hit.chunks[0].version if hit.chunks else None,
+                lines=picked,
             )
         )
-    cited = {c.sop_id for c in citations}
-    referenced = [ref for ref in dict.fromkeys(_SOP_REF.findall("\n".join(lines))) if ref not in cited]
+    cited = {p.sop_id for p in passages}
+    quoted = "\n".join(line for p in passages for line in p.lines)
+    referenced = [ref for ref in dict.fromkeys(_SOP_REF.findall(quoted)) if ref not in cited]
     titles = {c.sop_id: c.title for c in retriever.index.chunks}
-    see_also = [f"{ref} {titles[ref]}" for ref in referenced if ref in titles]
-    if see_also:
-        lines.append("See also: " + "; ".join(see_also))
-    sources = "\n".join(
-        f"[{i}] {c.sop_id} {c.title} › {c.section} ({c.source}{', v' + c.version if c.version else ''})"
-        for i, c in enumerate(citations, start=1)
-    )
-    text = "\n".join(lines) + "\n\nSources:\n" + sources
-    if role == Role.TECHNICIAN:
-        text += "\nIf anything here needs clinical judgment, check with the pharmacist on duty."
+    see_also = [SopRef(sop_id=ref, title=titles[ref]) for ref in referenced if ref in titles]
     return Answer(
         question=question,
-        answer=text,
-        abstained=False,
-        citations=citations,
-        role=role.value,
+        outcome="answered" if result.decision == "answer" else "tentative",
+        passages=passages,
+        see_also=see_also,
+        role=role_value,
         evidence=result.evidence,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class Chunk(BaseModel):
@@ -60,14 +60,66 @@ class Citation(BaseModel):
     version: str | None = None
 
 
+class Passage(BaseModel):
+    """One cited section of an answer: the lines quoted from it (trimmed, never reworded)."""
+
+    n: int  # the citation number the lines carry: [n]
+    sop_id: str
+    title: str
+    section: str
+    source: str
+    score: float
+    version: str | None = None
+    lines: list[str] = Field(default_factory=list)
+
+    def citation(self) -> Citation:
+        return Citation(
+            sop_id=self.sop_id,
+            title=self.title,
+            section=self.section,
+            source=self.source,
+            score=self.score,
+            version=self.version,
+        )
+
+
+class SopRef(BaseModel):
+    sop_id: str
+    title: str
+    section: str | None = None
+
+
+# answered: the passages answer the question; tentative: the closest SOP section is shown with its
+# citation, but the evidence is moderate ("check it covers your case"); not_covered: our SOPs don't
+# cover it; clinical_handoff: a clinical-judgment question the asker's role may not have answered.
+AnswerOutcome = Literal["answered", "tentative", "not_covered", "clinical_handoff"]
+
+
 class Answer(BaseModel):
+    """A grounded SOP answer as data: adapters render it (terminal text, Block Kit, agent tool)."""
+
     question: str
-    answer: str
-    abstained: bool
-    citations: list[Citation]
+    outcome: AnswerOutcome
+    passages: list[Passage] = Field(default_factory=list)
+    see_also: list[SopRef] = Field(default_factory=list)
+    closest: SopRef | None = None  # not covered: the nearest SOP, named so nobody has to guess
     role: str = "technician"
-    routed_to_pharmacist: bool = False
     evidence: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def abstained(self) -> bool:
+        return self.outcome in ("not_covered", "clinical_handoff")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def routed_to_pharmacist(self) -> bool:
+        return self.outcome == "clinical_handoff"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def citations(self) -> list[Citation]:
+        return [p.citation() for p in self.passages]
 
 
 class IngestReport(BaseModel):

@@ -5,13 +5,18 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from assistant import audit
+from assistant.access import guarded
 from assistant.config import Settings
-from assistant.roles import Role
+from assistant.errors import InvalidInput
+from assistant.principal import Principal
+from assistant.roles import Action
 from assistant.sops.answer import answer_question
 from assistant.sops.evaluate import EvalReport, evaluate, load_questions
 from assistant.sops.index import Progress, SopIndex
 from assistant.sops.models import Answer, IngestReport
 from assistant.sops.search import Retriever
+from assistant.store import Store
 
 
 def index_dir(settings: Settings) -> Path:
@@ -28,22 +33,42 @@ def retriever_for(settings: Settings) -> Retriever:
     return _retriever(str(index_dir(settings).resolve()))
 
 
+@guarded(Action.INGEST_SOPS, "sops.ingest")
 def ingest(
-    settings: Settings, paths: list[Path], *, prune: bool = False, progress: Progress | None = None
+    store: Store,
+    paths: list[Path],
+    *,
+    principal: Principal,
+    prune: bool = False,
+    progress: Progress | None = None,
 ) -> IngestReport:
-    retriever = retriever_for(settings)
-    return retriever.index.ingest(paths, prune=prune, progress=progress)
+    """Index SOP files (incremental); who ran it goes to the audit log."""
+    retriever = retriever_for(store.settings)
+    report = retriever.index.ingest(paths, prune=prune, progress=progress)
+    audit.record(
+        store,
+        actor=principal.id,
+        action="sops.ingest",
+        detail={
+            "added": report.files_added,
+            "changed": report.files_changed,
+            "removed": report.files_removed,
+            "chunks": report.chunks_total,
+        },
+    )
+    return report
 
 
-def ask(settings: Settings, question: str, role: Role | str = Role.TECHNICIAN) -> Answer:
-    return answer_question(retriever_for(settings), question, role)
+@guarded(Action.ASK_SOP, "sops.ask")
+def ask(store: Store, question: str, *, principal: Principal) -> Answer:
+    """Answer from the SOPs as ``principal``: their real role decides clinical hand-offs."""
+    return answer_question(retriever_for(store.settings), question, principal.role)
 
 
 def evaluate_file(settings: Settings, path: Path) -> EvalReport:
+    """Retrieval evaluation over a question file (reads no patient data, changes nothing)."""
     questions = load_questions(path)
     retriever = retriever_for(settings)
     if retriever.index.is_empty():
-        from assistant.errors import InvalidInput
-
-        raise InvalidInput("the SOP index is empty: run `rxdesk ingest knowledge/sops` first")
+        raise InvalidInput("the SOP manual has not been indexed yet", code="index_empty")
     return evaluate(retriever, questions)

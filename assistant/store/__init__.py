@@ -1,5 +1,28 @@
 """Persistence: one SQLAlchemy engine (SQLite file by default, PostgreSQL by URL) and migrations."""
 
-from assistant.store.engine import Store, open_store
+from __future__ import annotations
+
+from sqlalchemy.exc import OperationalError
+
+from assistant.config import Settings
+from assistant.errors import InvalidInput
+from assistant.store.engine import Store, make_engine
+from assistant.store.migrations import migrate as run_migrations
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> Store:
+    """Open (and by default migrate) the store named by the settings."""
+    settings.ensure_dirs()
+    engine = make_engine(settings.db_url)
+    store = Store(engine=engine, data_dir=settings.data_dir, settings=settings)
+    if migrate:
+        try:
+            run_migrations(store)
+        except OperationalError as exc:
+            engine.dispose()
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+            raise InvalidInput(f"cannot open database: {first}") from exc
+    return store
+
 
 __all__ = ["Store", "open_store"]

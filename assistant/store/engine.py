@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
 
 from assistant.config import Settings
-from assistant.errors import InvalidInput
 
 
 @dataclass
@@ -20,6 +18,7 @@ class Store:
 
     engine: Engine
     data_dir: Path
+    settings: Settings
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -51,20 +50,3 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
-
-
-def open_store(settings: Settings, *, migrate: bool = True) -> Store:
-    """Open (and by default migrate) the store named by the settings."""
-    from assistant.store.migrations import migrate as run_migrations
-
-    settings.ensure_dirs()
-    engine = make_engine(settings.db_url)
-    store = Store(engine=engine, data_dir=settings.data_dir)
-    if migrate:
-        try:
-            run_migrations(store)
-        except OperationalError as exc:
-            engine.dispose()
-            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
-            raise InvalidInput(f"cannot open database: {first}") from exc
-    return store

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.calendar.library import import_library
+from assistant.principal import OPERATOR
 from assistant.store import Store
 
 LIBRARY_YAML = """\
@@ -81,5 +82,5 @@ def library_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cal_store(staffed_store: Store, library_file: Path) -> Store:
-    import_library(staffed_store, library_file, since=SINCE)
+    import_library(staffed_store, library_file, principal=OPERATOR, since=SINCE)
     return staffed_store

@@ -6,10 +6,16 @@ from datetime import date
 
 import pytest
 
-from assistant.calendar.ask import ask
+from assistant.calendar.ask import ask as _ask
+from assistant.cli.render import deadline_answer_text
+from assistant.principal import SCHEDULER
 from assistant.store import Store
 
 AS_OF = date(2027, 1, 2)
+
+
+def ask(store: Store, question: str, **kw):  # type: ignore[no-untyped-def]
+    return _ask(store, question, principal=SCHEDULER, **kw)
 
 
 @pytest.mark.parametrize(
@@ -36,18 +42,21 @@ AS_OF = date(2027, 1, 2)
 )
 def test_questions(cal_store: Store, question: str, expected: str):
     a = ask(cal_store, question, as_of=AS_OF)
-    assert expected in a.answer, a.answer
+    text = deadline_answer_text(a)
+    assert expected in text, text
 
 
 def test_lists_carry_occurrences_and_skip_repeats(cal_store: Store):
     a = ask(cal_store, "what's due in the next 2 weeks at main", as_of=AS_OF)
     ids = [o.id for o in a.occurrences]
     assert "form-106-loss@main@2027-01-04" in ids
-    assert "Form 106" in a.answer and "west" not in ids
+    assert "Form 106" in deadline_answer_text(a) and "west" not in ids
     overdue = ask(cal_store, "what's overdue at main", as_of=AS_OF)
     assert "biennial-inventory@main@2026-03-01" in [o.id for o in overdue.occurrences]
     assert all(o.site == "main" for o in overdue.occurrences)
 
 
 def test_nothing_imported(store: Store):
-    assert "no deadlines yet" in ask(store, "what's due this month").answer
+    answer = ask(store, "what's due this month")
+    assert answer.kind == "no_calendar" and not answer.found
+    assert "no deadlines yet" in deadline_answer_text(answer)

@@ -94,7 +94,7 @@ def test_complete_with_evidence_file_and_rolling_next(
     assert c["next_due"] == "2028-03-10"
     assert c["evidence_sha256"] == hashlib.sha256(b"inventory sheet").hexdigest()
     assert (data_dir / "files" / c["evidence_file"]).read_bytes() == b"inventory sheet"
-    rc, out, _ = run(data_dir, capsys, "audit", "--action", "calendar.complete", "--json")
+    rc, out, _ = run(data_dir, capsys, "audit", "--action", "calendar.complete", "--json", "--as", "jdoe")
     assert json.loads(out)["entries"][0]["actor"] == "jdoe"
     # errors are one line, non-zero
     rc, _, err = run(
@@ -108,7 +108,7 @@ def test_complete_with_evidence_file_and_rolling_next(
         "--evidence",
         "x",
     )
-    assert rc != 0 and err.startswith("error: --as STAFF is required") and err.count("\n") == 1
+    assert rc == 4 and "operator" in err and "--as STAFF_ID" in err and err.count("\n") == 1
     rc, _, err = run(
         data_dir,
         capsys,
@@ -122,7 +122,7 @@ def test_complete_with_evidence_file_and_rolling_next(
         "--as",
         "jdoe",
     )
-    assert rc == 3 and err.startswith("error: no occurrence")
+    assert rc == 3 and err.startswith("error: no deadline with the id 'nope@main@2026-03-01'")
     rc, _, err = run(
         data_dir,
         capsys,
@@ -207,6 +207,8 @@ def test_ask_digest_ics_and_pa(data_dir: Path, library_file: Path, tmp_path: Pat
         "denied",
         "--notice-date",
         "2026-12-01",
+        "--as",
+        "bsmith",
         "--json",
     )
     assert json.loads(out)["deadlines"][0]["due"] == "2027-02-04"
@@ -224,4 +226,7 @@ def test_ask_digest_ics_and_pa(data_dir: Path, library_file: Path, tmp_path: Pat
         "--as",
         "aadmin",
     )
-    assert rc == 4 and "aadmin (admin) may not track pa" in err
+    assert rc == 4 and "Alex Admin (admin) may not track pa" in err
+    rc, out, _ = run(data_dir, capsys, "audit", "--action", "pa.track", "--json", "--as", "jdoe")
+    denied = [e for e in json.loads(out)["entries"] if e["outcome"] == "denied"]
+    assert [e["actor"] for e in denied] == ["aadmin"]

@@ -7,11 +7,26 @@ from pathlib import Path
 
 from icalendar import Calendar
 
-from assistant.calendar.digest import EMPTY_STATE, MAX_BLOCKS, build_digest, render_blocks
-from assistant.calendar.ics import export_ics
-from assistant.calendar.models import Occurrence
-from assistant.calendar.service import complete
+from assistant.calendar.completions import complete
+from assistant.calendar.digest import build_digest as _build_digest
+from assistant.calendar.ics import export_ics as _export_ics
+from assistant.calendar.models import Digest, Occurrence
+from assistant.calendar.phrases import EMPTY_DIGEST as EMPTY_STATE
+from assistant.cli.render import digest_text
+from assistant.principal import SCHEDULER
 from assistant.store import Store
+from integrations.slack.blocks import MAX_BLOCKS, digest_blocks
+from tests.conftest import who
+
+
+def build_digest(store: Store, **kw):  # type: ignore[no-untyped-def]
+    return _build_digest(store, principal=SCHEDULER, **kw)
+
+
+def export_ics(store: Store, out: Path, **kw) -> int:  # type: ignore[no-untyped-def]
+    ics = _export_ics(store, principal=SCHEDULER, **kw)
+    out.write_bytes(ics.data)
+    return ics.events
 
 
 def _valid_block_kit(blocks: list[dict]) -> None:
@@ -28,9 +43,8 @@ def test_digest_sections_reminders_and_completed(cal_store: Store, settings):  #
     complete(
         cal_store,
         "biennial-inventory@main@2026-03-01",
+        principal=who(cal_store, "jdoe"),
         on=date(2026, 3, 2),
-        actor="jdoe",
-        files_dir=settings.files_dir,
         evidence="Signed inventory",
     )
     d = build_digest(cal_store, site="main", as_of=date(2026, 3, 3))
@@ -43,14 +57,14 @@ def test_digest_sections_reminders_and_completed(cal_store: Store, settings):  #
     d2 = build_digest(cal_store, site="main", as_of=date(2026, 3, 28))
     assert "month-end-check@main@2026-03-31" in [o.id for o in d2.reminders]  # 3 days ahead
     assert "month-end-check@main@2026-03-31" in [o.id for o in d2.due_soon]
-    assert "Compliance digest: Main Street Pharmacy, 2026-03-28" in d2.text
-    assert "owner technician" in d2.text
-    _valid_block_kit(d2.blocks)
-    headers = [b["text"]["text"] for b in d2.blocks if b["type"] == "header"]
+    assert "Compliance digest: Main Street Pharmacy, 2026-03-28" in digest_text(d2)
+    assert "owner technician" in digest_text(d2)
+    _valid_block_kit(digest_blocks(d2))
+    headers = [b["text"]["text"] for b in digest_blocks(d2) if b["type"] == "header"]
     assert any(h.startswith("Overdue") for h in headers) and any(
         h.startswith("Due this week") for h in headers
     )
-    body = "\n".join(b["text"]["text"] for b in d2.blocks if b["type"] == "section")
+    body = "\n".join(b["text"]["text"] for b in digest_blocks(d2) if b["type"] == "section")
     assert "2026-03-31" in body and "`technician`" in body and "Internal policy" in body
 
 
@@ -58,9 +72,9 @@ def test_digest_empty_state_is_encouraging(cal_store: Store, settings):  # type:
     # west site on a quiet day: complete the overdue items first
     d = build_digest(cal_store, site="west", as_of=date(2026, 1, 10))
     assert not d.overdue and not d.due_soon
-    assert EMPTY_STATE in d.text
-    assert any(b["type"] == "section" and b["text"]["text"] == EMPTY_STATE for b in d.blocks)
-    _valid_block_kit(d.blocks)
+    assert EMPTY_STATE in digest_text(d)
+    assert any(b["type"] == "section" and EMPTY_STATE in b["text"]["text"] for b in digest_blocks(d))
+    _valid_block_kit(digest_blocks(d))
 
 
 def test_digest_uses_site_timezone_by_default(cal_store: Store):
@@ -85,7 +99,16 @@ def test_block_kit_overflow_is_summarized():
         )
         for i in range(200)
     ]
-    blocks = render_blocks("S" * 300, date(2026, 1, 4), many, many, many, many)
+    d = Digest(
+        site="main",
+        site_name="S" * 300,
+        date=date(2026, 1, 4),
+        overdue=many,
+        due_soon=many,
+        reminders=many,
+        completed_recently=many,
+    )
+    blocks = digest_blocks(d)
     _valid_block_kit(blocks)
     assert "and 185 more" in "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
 

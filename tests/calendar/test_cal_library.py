@@ -14,6 +14,7 @@ from assistant.calendar.library import import_library, load_library_file, parse_
 from assistant.calendar.models import FixedSchedule, OnceSchedule, RollingSchedule
 from assistant.config import REPO_ROOT
 from assistant.errors import InvalidInput
+from assistant.principal import OPERATOR
 from assistant.store import Store
 from tests.calendar.conftest import LIBRARY_YAML
 
@@ -124,19 +125,19 @@ def test_bad_file_imports_nothing(store: Store, tmp_path: Path):
     # the error is in the LAST entry: nothing before it may be written
     bad.write_text(_with('{rrule: "FREQ=YEARLY;INTERVAL=2", start: 2024-12-31}', '{rrule: "FREQ=YEARLY"}'))
     with pytest.raises(InvalidInput, match="obligation 'pharmacist-license': field 'schedule.start'"):
-        import_library(store, bad)
+        import_library(store, bad, principal=OPERATOR)
     assert _count(store, t.obligations) == 0
     assert _count(store, t.sites) == 0
 
 
 def test_import_is_idempotent_by_id_and_updates_changed_entries(store: Store, library_file: Path):
-    first = import_library(store, library_file, since=date(2026, 1, 1))
+    first = import_library(store, library_file, principal=OPERATOR, since=date(2026, 1, 1))
     assert (first.obligations_added, first.sites_added) == (7, 2)
-    again = import_library(store, library_file)
+    again = import_library(store, library_file, principal=OPERATOR)
     assert (again.obligations_added, again.obligations_updated, again.obligations_unchanged) == (0, 0, 7)
     assert _count(store, t.obligations) == 7
     library_file.write_text(LIBRARY_YAML.replace("title: Leap day audit", "title: Leap-day audit"))
-    third = import_library(store, library_file)
+    third = import_library(store, library_file, principal=OPERATOR)
     assert (third.obligations_added, third.obligations_updated) == (0, 1)
     with store.begin() as conn:
         tracked = conn.execute(
@@ -147,7 +148,7 @@ def test_import_is_idempotent_by_id_and_updates_changed_entries(store: Store, li
 
 
 def test_a_pharmacys_own_file_adds_without_removing(store: Store, library_file: Path, tmp_path: Path):
-    import_library(store, library_file)
+    import_library(store, library_file, principal=OPERATOR)
     own = tmp_path / "ours.yaml"
     own.write_text(
         "obligations:\n"
@@ -158,6 +159,6 @@ def test_a_pharmacys_own_file_adds_without_removing(store: Store, library_file: 
         "    schedule: {rrule: FREQ=YEARLY, start: 2027-02-01}\n"
         "    remind_days: [14]\n"
     )
-    r = import_library(store, own)
+    r = import_library(store, own, principal=OPERATOR)
     assert r.obligations_added == 1
     assert _count(store, t.obligations) == 8

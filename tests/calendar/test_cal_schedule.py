@@ -17,7 +17,7 @@ from assistant.calendar.schedule import (
     parse_duration,
     validate_rrule,
 )
-from assistant.calendar.service import site_today
+from assistant.calendar.series import site_today
 
 
 def test_yearly_from_leap_day_clamps_to_feb_28_and_returns_to_feb_29():

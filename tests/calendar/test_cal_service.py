@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 
 from assistant import audit
+from assistant.calendar.completions import complete
+from assistant.calendar.deadlines import list_deadlines
 from assistant.calendar.library import import_library
-from assistant.calendar.service import NO_OBLIGATIONS, complete, list_deadlines
+from assistant.calendar.series import NO_OBLIGATIONS
 from assistant.errors import InvalidInput, NotFound
+from assistant.principal import OPERATOR, SCHEDULER
 from assistant.staff import get_staff
 from assistant.store import Store
+from tests.conftest import who
 
 # completions are recorded after the fact: these tests run "later" than the dates they complete
 LATER = datetime(2030, 1, 1, 12, tzinfo=UTC)
@@ -24,12 +28,12 @@ def _ids(dl) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_no_obligations_yet_says_so(store: Store):
-    dl = list_deadlines(store, as_of=date(2026, 12, 1))
+    dl = list_deadlines(store, principal=SCHEDULER, as_of=date(2026, 12, 1))
     assert dl.occurrences == [] and dl.note == NO_OBLIGATIONS
 
 
 def test_listing_shape_status_and_order(cal_store: Store):
-    dl = list_deadlines(cal_store, site="main", as_of=date(2027, 5, 28), within=30)
+    dl = list_deadlines(cal_store, principal=SCHEDULER, site="main", as_of=date(2027, 5, 28), within=30)
     assert dl.as_of == date(2027, 5, 28)
     statuses = [o.status for o in dl.occurrences]
     # overdue first, then by due date
@@ -49,7 +53,7 @@ def test_listing_shape_status_and_order(cal_store: Store):
 
 def test_status_boundaries(cal_store: Store):
     def status_on(day: date) -> str:
-        dl = list_deadlines(cal_store, site="main", as_of=day, within=400)
+        dl = list_deadlines(cal_store, principal=SCHEDULER, site="main", as_of=day, within=400)
         return next(o.status for o in dl.occurrences if o.id == "form-106-loss@main@2027-01-04")
 
     assert status_on(date(2026, 12, 27)) == "upcoming"  # 8 days
@@ -59,15 +63,15 @@ def test_status_boundaries(cal_store: Store):
 
 
 def test_default_horizon_is_a_year_and_within_narrows(cal_store: Store):
-    year = list_deadlines(cal_store, site="main", as_of=date(2026, 6, 1))
+    year = list_deadlines(cal_store, principal=SCHEDULER, site="main", as_of=date(2026, 6, 1))
     assert max(o.due for o in year.occurrences) <= date(2027, 6, 1)
     assert "dea-registration@main@2027-05-31" in _ids(year)
-    week = list_deadlines(cal_store, site="main", as_of=date(2026, 6, 1), within=7)
+    week = list_deadlines(cal_store, principal=SCHEDULER, site="main", as_of=date(2026, 6, 1), within=7)
     assert "dea-registration@main@2027-05-31" not in _ids(week)
 
 
 def test_leap_day_series_and_month_end_series_in_listing(cal_store: Store):
-    dl = list_deadlines(cal_store, site="west", as_of=date(2026, 1, 2), within=800)
+    dl = list_deadlines(cal_store, principal=SCHEDULER, site="west", as_of=date(2026, 1, 2), within=800)
     leap = [o.due for o in dl.occurrences if o.obligation_id == "leap-audit"]
     assert leap == [date(2026, 2, 28), date(2027, 2, 28), date(2028, 2, 29)]
     month_end = [o.due for o in dl.occurrences if o.obligation_id == "month-end-check"][:4]
@@ -75,37 +79,39 @@ def test_leap_day_series_and_month_end_series_in_listing(cal_store: Store):
 
 
 def test_before_tracking_nothing_is_overdue_and_missed_ones_collapse(store: Store, library_file: Path):
-    import_library(store, library_file, since=date(2026, 11, 1))
-    dl = list_deadlines(store, site="main", as_of=date(2026, 11, 15), within=0)
+    import_library(store, library_file, principal=OPERATOR, since=date(2026, 11, 1))
+    dl = list_deadlines(store, principal=SCHEDULER, site="main", as_of=date(2026, 11, 15), within=0)
     # DEA 2024-05-31 and the leap-day audit 2026-02-28 predate tracking: not overdue
     assert not [
         o for o in dl.occurrences if o.status == "overdue" and o.obligation_id != "biennial-inventory"
     ]
     # rolling series before tracking: assumed done on time, so the inventory next falls due 2028-03-01
-    later = list_deadlines(store, site="main", as_of=date(2026, 11, 15), within=1200)
+    later = list_deadlines(store, principal=SCHEDULER, site="main", as_of=date(2026, 11, 15), within=1200)
     assert "biennial-inventory@main@2028-03-01" in _ids(later)
     # monthly month-end check missed three times since tracking began: one overdue row, missed=2
-    feb = list_deadlines(store, site="main", as_of=date(2027, 2, 1), within=0)
+    feb = list_deadlines(store, principal=SCHEDULER, site="main", as_of=date(2027, 2, 1), within=0)
     rows = [o for o in feb.occurrences if o.obligation_id == "month-end-check"]
     assert len(rows) == 1 and rows[0].due == date(2027, 1, 31) and rows[0].missed == 2
 
 
 def test_site_and_owner_filters(cal_store: Store):
-    dl = list_deadlines(cal_store, site="west", as_of=date(2026, 6, 1))
+    dl = list_deadlines(cal_store, principal=SCHEDULER, site="west", as_of=date(2026, 6, 1))
     assert {o.site for o in dl.occurrences} == {"west"}
-    pic = list_deadlines(cal_store, owner="pic", as_of=date(2026, 6, 1))
+    pic = list_deadlines(cal_store, principal=SCHEDULER, owner="pic", as_of=date(2026, 6, 1))
     assert pic.occurrences and {o.owner for o in pic.occurrences} == {"pic"}
-    jdoe = list_deadlines(cal_store, owner="jdoe", as_of=date(2026, 6, 1), within=400)
+    jdoe = list_deadlines(cal_store, principal=SCHEDULER, owner="jdoe", as_of=date(2026, 6, 1), within=400)
     ids = _ids(jdoe)
     assert "cred:jdoe:pharmacist_license@2027-03-31" in ids and "pharmacist-ce@jdoe@2026-11-30" in ids
-    by_role = list_deadlines(cal_store, owner="pharmacist", as_of=date(2026, 6, 1), within=400)
+    by_role = list_deadlines(
+        cal_store, principal=SCHEDULER, owner="pharmacist", as_of=date(2026, 6, 1), within=400
+    )
     assert "cred:jdoe:pharmacist_license@2027-03-31" in _ids(by_role)
     with pytest.raises(NotFound, match="unknown site 'nowhere'"):
-        list_deadlines(cal_store, site="nowhere")
+        list_deadlines(cal_store, principal=SCHEDULER, site="nowhere")
 
 
 def test_staff_credentials_are_deadlines_with_lead_days_per_type(cal_store: Store):
-    dl = list_deadlines(cal_store, as_of=date(2026, 12, 1), within=120)
+    dl = list_deadlines(cal_store, principal=SCHEDULER, as_of=date(2026, 12, 1), within=120)
     occ = {o.id: o for o in dl.occurrences}
     lic = occ["cred:jdoe:pharmacist_license@2027-03-31"]
     assert lic.remind_days == [120, 60, 30] and lic.owner == "jdoe" and lic.kind == "credential"
@@ -122,8 +128,7 @@ def test_credential_renewal_sets_new_expiry(cal_store: Store, settings):  # type
         cal_store,
         "cred:jdoe:pharmacist_license@2027-03-31",
         on=date(2027, 2, 10),
-        actor="jdoe",
-        files_dir=settings.files_dir,
+        principal=who(cal_store, "jdoe"),
         now=LATER,
         evidence="Board verification printout",
         new_expiry=date(2029, 3, 31),
@@ -131,17 +136,16 @@ def test_credential_renewal_sets_new_expiry(cal_store: Store, settings):  # type
     assert c.new_expiry == date(2029, 3, 31)
     lic = next(x for x in get_staff(cal_store, "jdoe").credentials if x.type == "pharmacist_license")
     assert lic.expires == date(2029, 3, 31)
-    dl = list_deadlines(cal_store, as_of=date(2027, 3, 1), within=800)
+    dl = list_deadlines(cal_store, principal=SCHEDULER, as_of=date(2027, 3, 1), within=800)
     assert "cred:jdoe:pharmacist_license@2029-03-31" in _ids(dl)
     assert "cred:jdoe:pharmacist_license@2027-03-31" not in _ids(dl)
     assert audit.entries(cal_store, action="staff.credential_renewed")
-    with pytest.raises(InvalidInput, match="--new-expiry applies to credential"):
+    with pytest.raises(InvalidInput, match="new expiry date applies to credential"):
         complete(
             cal_store,
             "form-106-loss@main@2027-01-04",
             on=date(2027, 1, 2),
-            actor="jdoe",
-            files_dir=settings.files_dir,
+            principal=who(cal_store, "jdoe"),
             now=LATER,
             evidence="x",
             new_expiry=date(2030, 1, 1),
@@ -155,8 +159,7 @@ def test_fixed_completion_before_due_date_keeps_the_calendar(cal_store: Store, s
         cal_store,
         "dea-registration@main@2027-05-31",
         on=date(2027, 4, 15),
-        actor="jdoe",
-        files_dir=settings.files_dir,
+        principal=who(cal_store, "jdoe"),
         now=LATER,
         evidence_file=cert,
     )
@@ -164,7 +167,9 @@ def test_fixed_completion_before_due_date_keeps_the_calendar(cal_store: Store, s
     stored = settings.files_dir / c.evidence_file
     assert stored.read_bytes() == cert.read_bytes()
     assert c.next_due is None
-    dl = list_deadlines(cal_store, site="main", as_of=date(2027, 4, 20), within=3 * 366 + 60)
+    dl = list_deadlines(
+        cal_store, principal=SCHEDULER, site="main", as_of=date(2027, 4, 20), within=3 * 366 + 60
+    )
     dea = [o.due for o in dl.occurrences if o.obligation_id == "dea-registration"]
     assert dea == [date(2030, 5, 31)]  # fixed calendar: next is still May 31
     entry = audit.entries(cal_store, action="calendar.complete")[0]
@@ -175,27 +180,25 @@ def test_fixed_completion_before_due_date_keeps_the_calendar(cal_store: Store, s
             cal_store,
             "dea-registration@main@2027-05-31",
             on=date(2027, 4, 16),
-            actor="jdoe",
-            files_dir=settings.files_dir,
+            principal=who(cal_store, "jdoe"),
             now=LATER,
             evidence="again",
         )
 
 
 def test_fixed_completion_after_due_date_clears_overdue(cal_store: Store, settings):  # type: ignore[no-untyped-def]
-    before = list_deadlines(cal_store, site="main", as_of=date(2027, 6, 10), within=0)
+    before = list_deadlines(cal_store, principal=SCHEDULER, site="main", as_of=date(2027, 6, 10), within=0)
     assert "dea-registration@main@2027-05-31" in _ids(before)
     c = complete(
         cal_store,
         "dea-registration@main@2027-05-31",
         on=date(2027, 6, 9),
-        actor="bsmith",
-        files_dir=settings.files_dir,
+        principal=who(cal_store, "bsmith"),
         now=LATER,
         evidence="Renewed online, confirmation 123",
     )
     assert audit.entries(cal_store, action="calendar.complete")[0].detail["late_days"] == 9
-    after = list_deadlines(cal_store, site="main", as_of=date(2027, 6, 10), within=0)
+    after = list_deadlines(cal_store, principal=SCHEDULER, site="main", as_of=date(2027, 6, 10), within=0)
     assert "dea-registration@main@2027-05-31" not in _ids(after)
     assert c.completed_by == "bsmith"
 
@@ -212,18 +215,17 @@ def test_rolling_next_due_counts_from_the_completion_date(
         cal_store,
         "biennial-inventory@main@2026-03-01",
         on=on,
-        actor="jdoe",
-        files_dir=settings.files_dir,
+        principal=who(cal_store, "jdoe"),
         now=LATER,
         evidence="Signed inventory, close of business",
     )
     assert c.next_due == next_due
-    dl = list_deadlines(cal_store, site="main", as_of=on, within=3 * 366)
+    dl = list_deadlines(cal_store, principal=SCHEDULER, site="main", as_of=on, within=3 * 366)
     inv = [o for o in dl.occurrences if o.obligation_id == "biennial-inventory"]
     assert inv[0].id == f"biennial-inventory@main@{next_due.isoformat()}"
     assert inv[0].status == "upcoming"
     # the other site's series is independent
-    west = list_deadlines(cal_store, site="west", as_of=on, within=10)
+    west = list_deadlines(cal_store, principal=SCHEDULER, site="west", as_of=on, within=10)
     assert "biennial-inventory@west@2026-03-01" in _ids(west)
 
 
@@ -233,13 +235,12 @@ def test_rolling_month_end_completion_clamps(cal_store: Store, settings, library
             "{every: P2Y, first_due: 2026-03-01}", "{every: P6M, first_due: 2026-03-01}"
         )
     )
-    import_library(cal_store, library_file)
+    import_library(cal_store, library_file, principal=OPERATOR)
     c = complete(
         cal_store,
         "biennial-inventory@main@2026-03-01",
         on=date(2026, 8, 31),
-        actor="jdoe",
-        files_dir=settings.files_dir,
+        principal=who(cal_store, "jdoe"),
         now=LATER,
         evidence="done",
     )
@@ -249,18 +250,17 @@ def test_rolling_month_end_completion_clamps(cal_store: Store, settings, library
             cal_store,
             "biennial-inventory@main@2027-08-28",
             on=date(2027, 8, 1),
-            actor="jdoe",
-            files_dir=settings.files_dir,
+            principal=who(cal_store, "jdoe"),
             now=LATER,
             evidence="x",
         )
 
 
 def test_completion_input_errors(cal_store: Store, settings, tmp_path: Path):  # type: ignore[no-untyped-def]
-    kw = {"on": date(2027, 1, 1), "actor": "jdoe", "files_dir": settings.files_dir, "now": LATER}
-    with pytest.raises(InvalidInput, match="give --evidence"):
+    kw = {"on": date(2027, 1, 1), "principal": who(cal_store, "jdoe"), "now": LATER}
+    with pytest.raises(InvalidInput, match="what proves it was done"):
         complete(cal_store, "form-106-loss@main@2027-01-04", **kw)
-    with pytest.raises(NotFound, match="no occurrence"):
+    with pytest.raises(NotFound, match="no deadline with the id"):
         complete(cal_store, "form-106-loss@main@2027-01-05", evidence="x", **kw)
     with pytest.raises(InvalidInput, match="not an occurrence id"):
         complete(cal_store, "form-106-loss", evidence="x", **kw)
@@ -272,16 +272,18 @@ def test_completion_input_errors(cal_store: Store, settings, tmp_path: Path):  #
 def test_today_is_the_sites_date_across_dst_and_time_zones(cal_store: Store):
     # 2027-01-04 05:30 UTC: still Jan 3 in Chicago and Los Angeles -> Form 106 due tomorrow (1 day)
     now = datetime(2027, 1, 4, 5, 30, tzinfo=UTC)
-    dl = list_deadlines(cal_store, now=now, within=2)
+    dl = list_deadlines(cal_store, principal=SCHEDULER, now=now, within=2)
     form = {o.site: o for o in dl.occurrences if o.obligation_id == "form-106-loss"}
     assert form["main"].days_left == 1 and form["west"].days_left == 1
     assert dl.as_of == date(2027, 1, 3)
     # 06:30 UTC: 00:30 in Chicago (Jan 4: due today) but 22:30 Jan 3 in Los Angeles
-    dl = list_deadlines(cal_store, now=datetime(2027, 1, 4, 6, 30, tzinfo=UTC), within=2)
+    dl = list_deadlines(cal_store, principal=SCHEDULER, now=datetime(2027, 1, 4, 6, 30, tzinfo=UTC), within=2)
     form = {o.site: o for o in dl.occurrences if o.obligation_id == "form-106-loss"}
     assert form["main"].days_left == 0 and form["west"].days_left == 1
     # DST start (2026-03-08): 05:30 UTC on Mar 9 is already Mar 9 in Chicago (CDT, UTC-5)
-    dl = list_deadlines(cal_store, site="main", now=datetime(2026, 3, 9, 5, 30, tzinfo=UTC), within=0)
+    dl = list_deadlines(
+        cal_store, principal=SCHEDULER, site="main", now=datetime(2026, 3, 9, 5, 30, tzinfo=UTC), within=0
+    )
     assert dl.as_of == date(2026, 3, 9)
     assert next(o for o in dl.occurrences if o.obligation_id == "biennial-inventory").days_left == -8
 
@@ -298,15 +300,17 @@ def test_daily_series_show_only_their_next_date_unless_expanded(cal_store: Store
     library_file.write_text(
         library_file.read_text().replace("credential_reminders:", daily + "credential_reminders:")
     )
-    import_library(cal_store, library_file, since=date(2026, 1, 1))
-    dl = list_deadlines(cal_store, site="main", as_of=date(2026, 1, 10), within=30)
+    import_library(cal_store, library_file, principal=OPERATOR, since=date(2026, 1, 1))
+    dl = list_deadlines(cal_store, principal=SCHEDULER, site="main", as_of=date(2026, 1, 10), within=30)
     rows = [o for o in dl.occurrences if o.obligation_id == "temp-log"]
     # one overdue row (yesterday; 7 earlier days missed) and today's
     assert [(o.due, o.status, o.missed) for o in rows] == [
         (date(2026, 1, 9), "overdue", 8),
         (date(2026, 1, 10), "due_soon", 0),
     ]
-    full = list_deadlines(cal_store, site="main", as_of=date(2026, 1, 10), within=30, expand=True)
+    full = list_deadlines(
+        cal_store, principal=SCHEDULER, site="main", as_of=date(2026, 1, 10), within=30, expand=True
+    )
     assert len([o for o in full.occurrences if o.obligation_id == "temp-log"]) == 1 + 31
 
 
@@ -316,8 +320,7 @@ def test_completion_dated_in_the_future_is_refused(cal_store: Store, settings): 
             cal_store,
             "form-106-loss@main@2027-01-04",
             on=date(2026, 12, 1),
-            actor="jdoe",
-            files_dir=settings.files_dir,
+            principal=who(cal_store, "jdoe"),
             evidence="filed",
             now=datetime(2026, 11, 30, 23, 30, tzinfo=UTC),  # still Nov 30 in Chicago
         )
@@ -328,8 +331,8 @@ def test_import_cutoff_applies_to_calendar_rules_not_to_written_deadlines(  # ty
     staffed_store: Store, library_file: Path
 ):
     # imported "today" (2026-11-26 in Chicago) with no --since: a fresh install
-    import_library(staffed_store, library_file, since=date(2026, 11, 26))
-    dl = list_deadlines(staffed_store, site="main", as_of=date(2026, 11, 26), within=30)
+    import_library(staffed_store, library_file, principal=OPERATOR, since=date(2026, 11, 26))
+    dl = list_deadlines(staffed_store, principal=SCHEDULER, site="main", as_of=date(2026, 11, 26), within=30)
     overdue = {o.obligation_id: o.id for o in dl.occurrences if o.status == "overdue"}
     # the biennial inventory was due 2026-03-01 and nobody recorded it: that is overdue
     assert overdue.get("biennial-inventory") == "biennial-inventory@main@2026-03-01"

@@ -28,7 +28,19 @@ def run(data: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int
 
 
 def test_draft_json_contract_and_review_flow(data: Path, capsys, tmp_path: Path) -> None:
-    rc, out, _ = run(data, capsys, "draft", "pa-packet", "--case", str(EXAMPLES / "pa-packet.yaml"), "--json")
+    rc, out, err = run(data, capsys, "draft", "pa-packet", "--case", str(EXAMPLES / "pa-packet.yaml"))
+    assert rc == 4 and "operator" in err and "--as STAFF_ID" in err  # drafts need a person on record
+    rc, out, _ = run(
+        data,
+        capsys,
+        "draft",
+        "pa-packet",
+        "--case",
+        str(EXAMPLES / "pa-packet.yaml"),
+        "--as",
+        "bsmith",
+        "--json",
+    )
     assert rc == 0
     body = json.loads(out)
     assert list(body)[:8] == [
@@ -46,14 +58,16 @@ def test_draft_json_contract_and_review_flow(data: Path, capsys, tmp_path: Path)
 
     rc, out, err = run(data, capsys, "review", "approve", draft_id, "--as", "bsmith")
     assert rc != 0 and out == ""
-    assert err.startswith("error: bsmith (technician) may not approve draft") and err.count("\n") == 1
-    rc, out, _ = run(data, capsys, "review", "show", draft_id, "--json")
+    assert err.startswith("error: Bob Smith (technician) may not approve draft") and err.count("\n") == 1
+    rc, out, err = run(data, capsys, "review", "show", draft_id, "--json")
+    assert rc == 4 and out == "" and "--as STAFF_ID" in err  # a draft's PHI needs a person on record
+    rc, out, _ = run(data, capsys, "review", "show", draft_id, "--json", "--as", "bsmith")
     assert json.loads(out)["status"] == "draft"
-    rc, out, _ = run(data, capsys, "audit", "--action", "draft.approve", "--json")
+    rc, out, _ = run(data, capsys, "audit", "--action", "draft.approve", "--json", "--as", "jdoe")
     assert [(e["actor"], e["outcome"]) for e in json.loads(out)["entries"]] == [("bsmith", "denied")]
 
     rc, out, err = run(data, capsys, "review", "approve", draft_id)
-    assert rc != 0 and "needs --as" in err
+    assert rc == 4 and "--as STAFF_ID" in err
     rc, out, _ = run(data, capsys, "review", "approve", draft_id, "--as", "jdoe", "--json")
     assert rc == 0 and json.loads(out)["status"] == "approved"
     pdf = tmp_path / "out.pdf"
@@ -61,7 +75,7 @@ def test_draft_json_contract_and_review_flow(data: Path, capsys, tmp_path: Path)
         data, capsys, "review", "export", draft_id, "--format", "pdf", "--out", str(pdf), "--as", "jdoe"
     )
     assert rc == 0 and pdf.read_bytes().startswith(b"%PDF")
-    rc, out, _ = run(data, capsys, "review", "list", "--json")
+    rc, out, _ = run(data, capsys, "review", "list", "--json", "--as", "jdoe")
     assert [d["status"] for d in json.loads(out)["drafts"]] == ["approved"]
 
 
@@ -144,7 +158,7 @@ def test_bad_case_files_one_line_and_nothing_stored(
     rc, out, err = run(data, capsys, "draft", "pa-packet", "--case", str(path), "--as", "jdoe")
     assert rc != 0 and out == ""
     assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
-    rc, out, _ = run(data, capsys, "review", "list", "--json")
+    rc, out, _ = run(data, capsys, "review", "list", "--json", "--as", "jdoe")
     assert json.loads(out)["drafts"] == []
 
 

@@ -13,12 +13,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from assistant import audit
 from assistant.config import REPO_ROOT
 from assistant.drafting.case import load_case
-from assistant.errors import InvalidInput, NotFound, PermissionDenied
+from assistant.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from assistant.principal import OPERATOR
 from assistant.review import service
 from assistant.review.service import Status
 from assistant.review.tables import draft_versions
-from assistant.staff import get_staff
 from assistant.store import Store
+from tests.conftest import who
 
 EXAMPLES = REPO_ROOT / "knowledge" / "drafting" / "examples"
 
@@ -28,38 +29,39 @@ def _case(kind: str):
 
 
 def test_lifecycle_edit_request_changes_approve(staffed_store: Store) -> None:
-    jdoe, bsmith = get_staff(staffed_store, "jdoe"), get_staff(staffed_store, "bsmith")
+    jdoe, bsmith = who(staffed_store, "jdoe"), who(staffed_store, "bsmith")
     case = _case("pa-packet")
     case.insurance.member_id = None
-    view = service.create_draft(staffed_store, "pa-packet", case, bsmith)  # technicians may initiate PAs
+    # technicians may initiate PAs
+    view = service.create_draft(staffed_store, "pa-packet", case, principal=bsmith)
     assert (view.version, view.status, view.missing) == (1, Status.DRAFT, ["member ID"])
     assert view.patient_ref and view.patient_ref.startswith("pt_")
 
-    with pytest.raises(InvalidInput, match="missing required fact.*override-reason"):
-        service.approve(staffed_store, view.draft_id, jdoe)
-    view = service.request_changes(staffed_store, view.draft_id, jdoe, reason="add the member ID")
+    with pytest.raises(InvalidInput, match="missing required fact.*needs a reason"):
+        service.approve(staffed_store, view.draft_id, principal=jdoe)
+    view = service.request_changes(staffed_store, view.draft_id, principal=jdoe, reason="add the member ID")
     assert view.status is Status.CHANGES_REQUESTED
-    with pytest.raises(InvalidInput, match="edit it first"):
-        service.approve(staffed_store, view.draft_id, jdoe)
+    with pytest.raises(InvalidInput, match="changes requested; it can be approved once it is edited"):
+        service.approve(staffed_store, view.draft_id, principal=jdoe)
 
-    view = service.edit_draft(staffed_store, view.draft_id, _case("pa-packet"), bsmith)
+    view = service.edit_draft(staffed_store, view.draft_id, _case("pa-packet"), principal=bsmith)
     assert (view.version, view.status, view.missing) == (2, Status.DRAFT, [])
-    view = service.approve(staffed_store, view.draft_id, jdoe)
+    view = service.approve(staffed_store, view.draft_id, principal=jdoe)
     assert view.status is Status.APPROVED and view.approved_by == "jdoe" and view.approved_at
     assert len(view.content_sha256) == 64
     assert view.markdown.startswith("> **APPROVED by jdoe")
     assert [e.action for e in view.history] == ["request_changes", "edit", "approve"]
 
-    with pytest.raises(InvalidInput, match="approved; it can no longer be edited"):
-        service.edit_draft(staffed_store, view.draft_id, _case("pa-packet"), bsmith)
+    with pytest.raises(Conflict, match="was already approved by jdoe at"):
+        service.edit_draft(staffed_store, view.draft_id, _case("pa-packet"), principal=bsmith)
     actions = [e.action for e in audit.entries(staffed_store, target=f"draft:{view.draft_id}")]
     assert actions == ["draft.approve", "draft.edit", "draft.request_changes", "draft.create"]
 
 
 def test_approved_version_is_immutable_in_the_database(staffed_store: Store) -> None:
-    jdoe = get_staff(staffed_store, "jdoe")
-    view = service.create_draft(staffed_store, "mtm-cmr", _case("mtm-cmr"), jdoe)
-    service.approve(staffed_store, view.draft_id, jdoe)
+    jdoe = who(staffed_store, "jdoe")
+    view = service.create_draft(staffed_store, "mtm-cmr", _case("mtm-cmr"), principal=jdoe)
+    service.approve(staffed_store, view.draft_id, principal=jdoe)
     with pytest.raises((DBAPIError, IntegrityError)), staffed_store.begin() as conn:
         conn.execute(update(draft_versions).values(content_sha256="0" * 64))
     with pytest.raises((DBAPIError, IntegrityError)), staffed_store.begin() as conn:
@@ -67,54 +69,56 @@ def test_approved_version_is_immutable_in_the_database(staffed_store: Store) -> 
 
 
 def test_technician_cannot_approve_and_nothing_changes(staffed_store: Store) -> None:
-    jdoe, bsmith = get_staff(staffed_store, "jdoe"), get_staff(staffed_store, "bsmith")
-    view = service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), bsmith)
-    with pytest.raises(PermissionDenied, match=r"^bsmith \(technician\) may not approve draft"):
-        service.approve(staffed_store, view.draft_id, bsmith)
+    jdoe, bsmith = who(staffed_store, "jdoe"), who(staffed_store, "bsmith")
+    view = service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), principal=bsmith)
+    with pytest.raises(PermissionDenied, match=r"^Bob Smith \(technician\) may not approve draft"):
+        service.approve(staffed_store, view.draft_id, principal=bsmith)
     with pytest.raises(PermissionDenied):
-        service.request_changes(staffed_store, view.draft_id, bsmith, reason="x")
-    after = service.get_draft(staffed_store, view.draft_id, jdoe)
+        service.request_changes(staffed_store, view.draft_id, principal=bsmith, reason="x")
+    after = service.get_draft(staffed_store, view.draft_id, principal=jdoe)
     assert after.status is Status.DRAFT and after.approved_by is None and after.history == []
     denied = audit.entries(staffed_store, action="draft.approve")
     assert [(e.actor, e.outcome) for e in denied] == [("bsmith", "denied")]
 
 
 def test_clinical_kinds_are_pharmacist_only(staffed_store: Store) -> None:
-    bsmith, aadmin = get_staff(staffed_store, "bsmith"), get_staff(staffed_store, "aadmin")
+    bsmith, aadmin = who(staffed_store, "bsmith"), who(staffed_store, "aadmin")
     for kind in ("mtm-note", "prescriber-letter"):
         with pytest.raises(PermissionDenied, match="pharmacist-only"):
-            service.create_draft(staffed_store, kind, _case(kind), bsmith)
+            service.create_draft(staffed_store, kind, _case(kind), principal=bsmith)
     note = service.create_draft(
-        staffed_store, "mtm-note", _case("mtm-note"), get_staff(staffed_store, "jdoe")
+        staffed_store, "mtm-note", _case("mtm-note"), principal=who(staffed_store, "jdoe")
     )
     with pytest.raises(PermissionDenied, match="pharmacist-only"):
-        service.edit_draft(staffed_store, note.draft_id, _case("mtm-note"), bsmith)
-    service.discard(staffed_store, note.draft_id, bsmith)
-    service.create_draft(staffed_store, "mtm-cmr", _case("mtm-cmr"), bsmith)  # technician may prepare
+        service.edit_draft(staffed_store, note.draft_id, _case("mtm-note"), principal=bsmith)
+    service.discard(staffed_store, note.draft_id, principal=bsmith)
+    service.create_draft(
+        staffed_store, "mtm-cmr", _case("mtm-cmr"), principal=bsmith
+    )  # technician may prepare
     with pytest.raises(PermissionDenied):
-        service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), aadmin)
-    assert len(service.list_drafts(staffed_store, None, status=Status.DRAFT)) == 1
+        service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), principal=aadmin)
+    assert len(service.list_drafts(staffed_store, principal=bsmith, status=Status.DRAFT)) == 1
 
 
 def test_validation_errors_refuse_or_block(staffed_store: Store) -> None:
-    jdoe = get_staff(staffed_store, "jdoe")
+    jdoe = who(staffed_store, "jdoe")
     bad = _case("pa-packet")
     bad.prescriber.npi = "1987654320"
     with pytest.raises(InvalidInput, match=r"nothing stored: prescriber.npi: NPI check digit"):
-        service.create_draft(staffed_store, "pa-packet", bad, jdoe)
-    assert service.list_drafts(staffed_store, None) == []
-    view = service.create_draft(staffed_store, "pa-packet", bad, jdoe, allow_errors=True)
+        service.create_draft(staffed_store, "pa-packet", bad, principal=jdoe)
+    assert service.list_drafts(staffed_store, principal=jdoe) == []
+    view = service.create_draft(staffed_store, "pa-packet", bad, principal=jdoe, allow_errors=True)
     assert view.errors and "Errors (must be fixed before approval)" in view.markdown
     with pytest.raises(InvalidInput, match="cannot be approved: prescriber.npi"):
-        service.approve(staffed_store, view.draft_id, jdoe, override_reason="urgent")
+        service.approve(staffed_store, view.draft_id, principal=jdoe, override_reason="urgent")
 
 
 def test_override_reason_allows_missing(staffed_store: Store) -> None:
-    jdoe = get_staff(staffed_store, "jdoe")
+    jdoe = who(staffed_store, "jdoe")
     case = _case("pa-packet")
     case.insurance.pcn = None
-    view = service.create_draft(staffed_store, "pa-packet", case, jdoe)
-    view = service.approve(staffed_store, view.draft_id, jdoe, override_reason="plan has no PCN")
+    view = service.create_draft(staffed_store, "pa-packet", case, principal=jdoe)
+    view = service.approve(staffed_store, view.draft_id, principal=jdoe, override_reason="plan has no PCN")
     assert view.status is Status.APPROVED and view.override_reason == "plan has no PCN"
     entry = audit.entries(staffed_store, action="draft.approve")[0]
     assert entry.detail and entry.detail["override"] is True
@@ -122,22 +126,24 @@ def test_override_reason_allows_missing(staffed_store: Store) -> None:
 
 
 def test_review_actions_need_a_person_and_an_existing_draft(staffed_store: Store) -> None:
-    jdoe = get_staff(staffed_store, "jdoe")
-    view = service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), None)
-    assert view.created_by == "cli"
-    with pytest.raises(InvalidInput, match="needs --as"):
-        service.approve(staffed_store, view.draft_id, None)
+    jdoe = who(staffed_store, "jdoe")
+    with pytest.raises(PermissionDenied, match="operator"):
+        service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), principal=OPERATOR)
+    with pytest.raises(PermissionDenied, match="nobody is named"):
+        service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), principal=None)  # type: ignore[arg-type]
+    assert service.list_drafts(staffed_store, principal=jdoe) == []
+    view = service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), principal=jdoe)
     with pytest.raises(NotFound, match="no draft with id 999"):
-        service.approve(staffed_store, 999, jdoe)
-    service.discard(staffed_store, view.draft_id, jdoe)
-    with pytest.raises(InvalidInput, match="discarded"):
-        service.approve(staffed_store, view.draft_id, jdoe)
+        service.approve(staffed_store, 999, principal=jdoe)
+    service.discard(staffed_store, view.draft_id, principal=jdoe)
+    with pytest.raises(Conflict, match="was already discarded by jdoe"):
+        service.approve(staffed_store, view.draft_id, principal=jdoe)
 
 
 def test_audit_has_no_phi(staffed_store: Store) -> None:
-    jdoe = get_staff(staffed_store, "jdoe")
-    view = service.create_draft(staffed_store, "mtm-cmr", _case("mtm-cmr"), jdoe)
-    service.get_draft(staffed_store, view.draft_id, jdoe)
+    jdoe = who(staffed_store, "jdoe")
+    view = service.create_draft(staffed_store, "mtm-cmr", _case("mtm-cmr"), principal=jdoe)
+    service.get_draft(staffed_store, view.draft_id, principal=jdoe)
     blob = " ".join(f"{e.target} {e.patient_ref} {e.detail}" for e in audit.entries(staffed_store))
     for phi in ("Johnson", "1952", "PHX448812", "555-0142"):
         assert phi not in blob
@@ -146,11 +152,11 @@ def test_audit_has_no_phi(staffed_store: Store) -> None:
 
 @pytest.mark.parametrize("kind", ["mtm-cmr", "pa-packet", "prescriber-letter"])
 def test_export_docx_and_pdf_read_back(staffed_store: Store, tmp_path: Path, kind: str) -> None:
-    jdoe = get_staff(staffed_store, "jdoe")
-    view = service.create_draft(staffed_store, kind, _case(kind), jdoe)
+    jdoe = who(staffed_store, "jdoe")
+    view = service.create_draft(staffed_store, kind, _case(kind), principal=jdoe)
     out_docx, out_pdf = tmp_path / "d.docx", tmp_path / "d.pdf"
-    service.export_draft(staffed_store, view.draft_id, jdoe, fmt="docx", out=out_docx)
-    service.export_draft(staffed_store, view.draft_id, jdoe, fmt="pdf", out=out_pdf)
+    out_docx.write_bytes(service.render_draft(staffed_store, view.draft_id, principal=jdoe, fmt="docx").data)
+    out_pdf.write_bytes(service.render_draft(staffed_store, view.draft_id, principal=jdoe, fmt="pdf").data)
     d = docx.Document(str(out_docx))
     paragraphs = "\n".join(p.text for p in d.paragraphs)
     cells = "\n".join(c.text for t in d.tables for r in t.rows for c in r.cells)

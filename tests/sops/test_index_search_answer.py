@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.cli.render import answer_text
 from assistant.errors import InvalidInput
 from assistant.sops.answer import answer_question
 from assistant.sops.decision import DecisionModel
@@ -98,21 +99,21 @@ def test_answer_cites_sop_and_section_and_quotes_steps(fake_retriever: Retriever
     assert not answer.abstained
     assert answer.citations[0].sop_id == "VAC-001"
     assert answer.citations[0].section == "Temperature excursion steps"
-    assert "Call the manufacturer with the lot numbers" in answer.answer
-    assert "[1]" in answer.answer and "vaccines.md" in answer.answer
+    assert "Call the manufacturer with the lot numbers" in answer_text(answer)
+    assert "[1]" in answer_text(answer) and "vaccines.md" in answer_text(answer)
 
 
 def test_answer_picks_the_matching_table_row(fake_retriever: Retriever) -> None:
     answer = answer_question(fake_retriever, "reject code 79 on a refill")
     assert answer.citations[0].sop_id == "SOP-FIN-001"
-    assert "Code 79 — Meaning: Refill too soon" in answer.answer
-    assert "Code 75" not in answer.answer
+    assert "Code 79 — Meaning: Refill too soon" in answer_text(answer)
+    assert "Code 75" not in answer_text(answer)
 
 
 def test_abstains_when_the_sops_do_not_cover_it(fake_retriever: Retriever) -> None:
     answer = answer_question(fake_retriever, "what is the wifi password for the break room")
     assert answer.abstained and answer.citations == []
-    assert "don't cover" in answer.answer and "pharmacist" in answer.answer
+    assert "don't cover" in answer_text(answer) and "pharmacist" in answer_text(answer)
 
 
 def test_clinical_questions_from_technicians_go_to_the_pharmacist(fake_retriever: Retriever) -> None:
@@ -138,5 +139,5 @@ def test_bad_questions(fake_retriever: Retriever, question: str, role: str, mess
 
 def test_empty_index_says_to_ingest(tmp_path: Path) -> None:
     retriever = Retriever(SopIndex(tmp_path / "empty", embedding=HashingEmbedding()))
-    with pytest.raises(InvalidInput, match="rxdesk ingest"):
+    with pytest.raises(InvalidInput, match="not been indexed"):
         answer_question(retriever, "anything")

@@ -125,7 +125,8 @@ def test_eval_retrieval_json_contract(
     ("args", "message"),
     [
         (["ask", ""], "empty question"),
-        (["ask", "hello", "--role", "boss"], "unknown role"),
+        (["ask", "hello", "--as", "boss"], "unknown staff id 'boss'"),
+        (["ask", "hello", "--role", "pharmacist"], "No such option: --role"),  # no claiming a role
         (["ingest", "/definitely/not/here"], "path not found"),
         (["eval", "retrieval", "/no/such.jsonl"], "evaluation file not found"),
     ],

@@ -1,4 +1,4 @@
-"""Deadlines: materialize occurrences of every series in a horizon, and record completions.
+"""Series and occurrences: every deadline series, and its due dates materialized in a horizon.
 
 A *series* is one obligation at one site (``applies_to: site``), one obligation for one staff member
 (``applies_to: staff:<role>``), one staff credential (from the staff directory) or one PA deadline.
@@ -29,22 +29,16 @@ Everything is loaded once per call (a handful of queries, never one per occurren
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from assistant import audit
 from assistant.calendar import tables as t
 from assistant.calendar.models import (
     DUE_SOON_DAYS,
-    Completion,
-    DeadlineList,
     FixedSchedule,
     Obligation,
     Occurrence,
@@ -53,6 +47,7 @@ from assistant.calendar.models import (
     RollingSchedule,
     Site,
 )
+from assistant.calendar.pa_rules import pa_deadlines
 from assistant.calendar.schedule import add_duration, fixed_dates, period_days
 from assistant.errors import InvalidInput, NotFound
 from assistant.staff import StaffMember, list_staff
@@ -61,7 +56,7 @@ from assistant.store import Store
 DEFAULT_HORIZON_DAYS = 365
 RECENT_DAYS = 7
 HIGH_FREQUENCY_DAYS = 7
-NO_OBLIGATIONS = "no obligations yet: rxdesk calendar import knowledge/compliance/obligations.yaml"
+NO_OBLIGATIONS = "no obligations yet: the compliance library has not been imported"
 
 
 @dataclass
@@ -82,12 +77,17 @@ class Series:
     cred_type: str | None = None
     staff_id: str | None = None
 
-    def occ_id(self, due: date) -> str:
+    @property
+    def series_key(self) -> str:
+        """Identifies the series; an occurrence id is this key, "@" and the due date."""
         if self.kind == "obligation":
-            return f"{self.obligation_id}@{self.key}@{due.isoformat()}"
+            return f"{self.obligation_id}@{self.key}"
         if self.kind == "credential":
-            return f"cred:{self.staff_id}:{self.cred_type}@{due.isoformat()}"
-        return f"{self.obligation_id.replace('pa:', f'pa:{self.key}:', 1)}@{due.isoformat()}"
+            return f"cred:{self.staff_id}:{self.cred_type}"
+        return self.obligation_id.replace("pa:", f"pa:{self.key}:", 1)
+
+    def occ_id(self, due: date) -> str:
+        return f"{self.series_key}@{due.isoformat()}"
 
 
 @dataclass
@@ -164,7 +164,7 @@ def load_calendar(store: Store) -> CalendarData:
     return cal
 
 
-def _aware(dt: datetime) -> datetime:
+def aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
@@ -175,7 +175,7 @@ def _pa_from_row(r) -> PARequest:  # type: ignore[no-untyped-def]
         drug=r["drug"],
         program=r["program"],
         urgency=r["urgency"],
-        submitted_at=_aware(r["submitted_at"]),
+        submitted_at=aware(r["submitted_at"]),
         site=r["site"],
         status=r["status"],
         until=r["until"],
@@ -186,7 +186,7 @@ def _pa_from_row(r) -> PARequest:  # type: ignore[no-untyped-def]
 
 def site_today(tz: ZoneInfo, now: datetime | None = None) -> date:
     """The calendar date at ``now`` (default: the current instant) in time zone ``tz``."""
-    now = _aware(now) if now else datetime.now(UTC)
+    now = aware(now) if now else datetime.now(UTC)
     return now.astimezone(tz).date()
 
 
@@ -274,10 +274,25 @@ def iter_series(cal: CalendarData) -> Iterator[Series]:
                 cred_type=ctype,
                 staff_id=m.id,
             )
-    from assistant.calendar.pa_tracking import pa_series  # local: pa_tracking imports this module
-
     for pa in cal.pas:
         yield from pa_series(pa, cal.tz(pa.site))
+
+
+def pa_series(pa: PARequest, tz: ZoneInfo) -> Iterator[Series]:
+    for rule in pa_deadlines(pa, tz):
+        yield Series(
+            obligation_id=f"pa:{rule.rule}",
+            key=pa.id,
+            title=rule.title,
+            site=pa.site,
+            owner=pa.owner,
+            citation=rule.citation,
+            evidence=rule.evidence,
+            remind_days=rule.remind_days,
+            kind="pa",
+            fixed_due=rule.due,
+            due_at=rule.due_at,
+        )
 
 
 def rolling_chain(
@@ -333,7 +348,7 @@ def _status(days_left: int) -> str:
     return "due_soon" if days_left <= DUE_SOON_DAYS else "upcoming"
 
 
-def _occ(s: Series, due: date, today: date, *, missed: int = 0) -> Occurrence:
+def occurrence_of(s: Series, due: date, today: date, *, missed: int = 0) -> Occurrence:
     # model_construct: every value here comes from an already-validated Series, and validation
     # dominated the cost of long listings (--all: ~240k occurrences)
     days_left = (due - today).days
@@ -354,6 +369,9 @@ def _occ(s: Series, due: date, today: date, *, missed: int = 0) -> Occurrence:
         completed_on=None,
         completed_by=None,
         due_at=s.due_at,
+        series_key=s.series_key,
+        cred_type=s.cred_type,
+        staff_id=s.staff_id,
     )
 
 
@@ -393,10 +411,10 @@ def series_occurrences(
     past = [d for d in dates if d < today and d >= tracked]
     if past and past[-1] not in done:
         missed = sum(1 for d in past[:-1] if d not in done)
-        out.append(_occ(s, past[-1], today, missed=missed))
+        out.append(occurrence_of(s, past[-1], today, missed=missed))
     for d in dates:
         if d >= today and d not in done:
-            out.append(_occ(s, d, today))
+            out.append(occurrence_of(s, d, today))
             if collapse:
                 break
     return out
@@ -430,7 +448,7 @@ def collect(
         known = ", ".join(cal.sites) or "none yet"
         raise NotFound(f"unknown site '{site}' (known: {known})")
     if within is not None and within < 0:
-        raise InvalidInput("--within must be 0 or more days")
+        raise InvalidInput("the window must be 0 or more days", field="within")
     horizon = DEFAULT_HORIZON_DAYS if within is None else within
     staff_by_id = {m.id: m for m in cal.staff}
     today_cache: dict[str | None, date] = {}
@@ -447,186 +465,4 @@ def collect(
             today = today_cache[s.site]
         out.extend(series_occurrences(s, cal, today, horizon, expand=expand))
     out.sort(key=sort_key)
-    return out
-
-
-def list_deadlines(
-    store: Store,
-    *,
-    site: str | None = None,
-    owner: str | None = None,
-    as_of: date | None = None,
-    within: int | None = None,
-    now: datetime | None = None,
-    cal: CalendarData | None = None,
-    expand: bool = False,
-) -> DeadlineList:
-    """``rxdesk deadlines``: overdue first, then by due date; default horizon 365 days.
-
-    ``expand`` lists every date of daily/weekly series too (by default only their next one).
-    """
-    cal = cal or load_calendar(store)
-    occs = collect(cal, site=site, owner=owner, as_of=as_of, within=within, now=now, expand=expand)
-    shown_as_of = as_of or site_today(cal.tz(site or cal.default_site()), now)
-    note = NO_OBLIGATIONS if not cal.obligations else None
-    return DeadlineList(as_of=shown_as_of, occurrences=occs, note=note)
-
-
-# ---------------------------------------------------------------- completions
-
-
-def split_occurrence_id(occ_id: str) -> tuple[str, date]:
-    prefix, sep, tail = occ_id.strip().rpartition("@")
-    try:
-        due = date.fromisoformat(tail)
-    except ValueError:
-        due = None  # type: ignore[assignment]
-    if not sep or not prefix or due is None:
-        raise InvalidInput(
-            f"'{occ_id}' is not an occurrence id like dea-registration@main@2027-05-31"
-            " (see: rxdesk deadlines --json)"
-        )
-    return prefix, due
-
-
-def find_series(cal: CalendarData, occ_id: str) -> tuple[Series, date]:
-    """The series and due date behind an occurrence id, or NotFound."""
-    prefix, due = split_occurrence_id(occ_id)
-    for s in cal.series():
-        if s.occ_id(due) != occ_id.strip():
-            continue
-        if s.fixed_due is not None:
-            return s, due
-        if due in series_dates(s, cal, due, due):
-            return s, due
-    raise NotFound(f"no occurrence '{occ_id}' (see: rxdesk deadlines --json for ids)")
-
-
-def _store_evidence_file(files_dir: Path, src: Path) -> tuple[str, str]:
-    if not src.is_file():
-        raise InvalidInput(f"evidence file not found: {src}")
-    digest = hashlib.sha256()
-    with src.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    sha = digest.hexdigest()
-    suffix = "".join(src.suffixes[-2:])[:16]
-    rel = Path("evidence") / sha[:2] / f"{sha}{suffix}"
-    dest = files_dir / rel
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".part")
-        shutil.copyfile(src, tmp)
-        tmp.replace(dest)
-    return rel.as_posix(), sha
-
-
-def complete(
-    store: Store,
-    occ_id: str,
-    *,
-    on: date,
-    actor: str,
-    files_dir: Path,
-    evidence: str | None = None,
-    evidence_file: Path | None = None,
-    new_expiry: date | None = None,
-    now: datetime | None = None,
-) -> Completion:
-    """Record a completion (audited). Rolling series: the next due date counts from ``on``.
-
-    ``new_expiry`` (credentials only) records the renewal in the staff directory.
-    """
-    if not (evidence and evidence.strip()) and evidence_file is None:
-        raise InvalidInput("give --evidence TEXT or --evidence-file PATH (what proves it was done)")
-    cal = load_calendar(store)
-    s, due = find_series(cal, occ_id)
-    today = site_today(cal.tz(s.site), now)
-    if on > today:
-        raise InvalidInput(
-            f"--on {on.isoformat()} is in the future (today is {today.isoformat()} at the site); "
-            "record a completion once it is done"
-        )
-    done = cal.completions.get((s.obligation_id, s.key), {})
-    if due in done:
-        raise InvalidInput(f"'{occ_id}' was already completed on {done[due].completed_on.isoformat()}")
-    sched = s.obligation.schedule if s.obligation else None
-    if isinstance(sched, RollingSchedule):
-        _settled, open_due = rolling_chain(sched, s.tracked_from or date.min, done, due)
-        if due != open_due:
-            raise InvalidInput(
-                f"'{occ_id}' is a projected date; complete the open one first: {s.occ_id(open_due)}"
-            )
-    if new_expiry is not None:
-        if s.kind != "credential":
-            raise InvalidInput("--new-expiry applies to credential deadlines (cred:STAFF:TYPE@DATE) only")
-        if new_expiry <= due:
-            raise InvalidInput(f"--new-expiry {new_expiry.isoformat()} must be after the old expiry {due}")
-    stored_file = sha = None
-    if evidence_file is not None:
-        stored_file, sha = _store_evidence_file(files_dir, evidence_file)
-    recorded_at = _aware(now) if now else datetime.now(UTC)
-    snapshot = _occ(s, due, on).model_dump(mode="json")
-    values = {
-        "occurrence_id": s.occ_id(due),
-        "obligation_id": s.obligation_id,
-        "series_key": s.key,
-        "due": due,
-        "completed_on": on,
-        "snapshot": snapshot,
-        "evidence": evidence.strip() if evidence else None,
-        "evidence_file": stored_file,
-        "evidence_sha256": sha,
-        "completed_by": actor,
-        "recorded_at": recorded_at,
-    }
-    with store.begin() as conn:
-        new_id = conn.execute(
-            insert(t.completions).values(**values).returning(t.completions.c.id)
-        ).scalar_one()
-        audit.record(
-            conn,
-            actor=actor,
-            action="calendar.complete",
-            target=values["occurrence_id"],
-            patient_ref=_pa_patient_ref(cal, s),
-            detail={
-                "completed_on": on.isoformat(),
-                "due": due.isoformat(),
-                "evidence_sha256": sha,
-                "late_days": max(0, (on - due).days),
-            },
-        )
-        if new_expiry is not None and s.staff_id and s.cred_type:
-            # same transaction: a completion without its renewal (or the reverse) never persists
-            from assistant.staff import record_credential_expiry
-
-            record_credential_expiry(conn, s.staff_id, s.cred_type, new_expiry, actor=actor)
-    next_due = add_duration(on, sched.every) if isinstance(sched, RollingSchedule) else None
-    return Completion(id=new_id, **values, next_due=next_due, new_expiry=new_expiry)
-
-
-def _pa_patient_ref(cal: CalendarData, s: Series) -> str | None:
-    if s.kind != "pa":
-        return None
-    return next((p.patient_ref for p in cal.pas if p.id == s.key), None)
-
-
-def recent_completions(cal: CalendarData, *, site: str | None, since: date, until: date) -> list[Occurrence]:
-    out = []
-    for row in cal.completion_list:
-        if not since <= row.completed_on <= until:
-            continue
-        occ = Occurrence.model_validate(
-            {
-                **row.snapshot,
-                "status": "done",
-                "completed_on": row.completed_on,
-                "completed_by": row.completed_by,
-            }
-        )
-        if site is not None and occ.site != site:
-            continue
-        out.append(occ.model_copy(update={"days_left": (row.due - until).days}))
-    out.sort(key=lambda o: (o.completed_on, o.id), reverse=True)
     return out
