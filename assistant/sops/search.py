@@ -41,6 +41,7 @@ class Retriever:
         self._bm25: BM25Index | None = None
         self._section_terms: dict[tuple[str, str], set[str]] = {}
         self._sop_terms: dict[str, set[str]] = {}
+        self._terms_memo: tuple[str | None, set[str]] = (None, set())
         self._id_to_pos: dict[str, int] = {}
         self._by_section: dict[tuple[str, str], list[Chunk]] = {}
         self._built_for: int | None = None
@@ -64,6 +65,7 @@ class Retriever:
         for c in sorted(self._chunks, key=lambda c: (c.source, c.ordinal)):
             by_section[(c.sop_id, c.section)].append(c)
         self._by_section = dict(by_section)
+        self._terms_memo = (None, set())
         self._built_for = id(self.index.manifest)
 
     def section_chunks(self, sop_id: str, section: str) -> list[Chunk]:
@@ -91,7 +93,8 @@ class Retriever:
         if not self._chunks:
             return [], {}
         vector = self.index.embedding.embed_query(expand_abbreviations(query))
-        n = min(CANDIDATES + 10, self.index.collection.count())
+        # the manifest's chunk count, not collection.count(): that call costs ~8 ms per query
+        n = min(CANDIDATES + 10, len(self._chunks))
         if n == 0:
             return [], {}
         res = self.index.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
@@ -109,6 +112,8 @@ class Retriever:
         """The question's index terms, with shorthand replaced by its long form when the shorthand
         itself never occurs in the SOPs ("pt" -> "patient"), so it neither counts as missing evidence
         nor as an unknown word."""
+        if self._terms_memo[0] == query:  # asked ~20 times per search (coverage of each section)
+            return self._terms_memo[1]
         bm25 = self.bm25
         terms = set(bm25.query_terms(query))
         vocabulary = load_vocabulary()
@@ -120,6 +125,7 @@ class Retriever:
             if own not in bm25.postings:
                 terms.discard(own)
                 terms.update(bm25.query_terms(" ".join(extra)))
+        self._terms_memo = (query, terms)
         return terms
 
     def coverage(self, query: str, sop_id: str, section: str | None = None) -> float:
