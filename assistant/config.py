@@ -17,10 +17,6 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file in the data dir."
     )
-    # retrieval
-    abstain_threshold: float = Field(
-        default=0.445, description="Minimum cosine similarity of the closest SOP text to answer."
-    )
     # Slack (optional; `rxdesk serve` starts the terminal chat when unset)
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
