@@ -1,4 +1,4 @@
-"""``rxdesk ingest``, ``rxdesk ask`` and ``rxdesk eval retrieval``."""
+"""``rxdesk ingest``, ``rxdesk ask``, ``rxdesk eval retrieval`` and ``rxdesk eval fit-decision``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state
 from assistant.cli.render import answer_text
-from assistant.sops import service
+from assistant.sops import fit_decision, service
 
 eval_app = typer.Typer(help="Evaluations of the assistant's quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
@@ -109,3 +109,44 @@ def eval_retrieval(
             typer.echo(
                 f"  p >= {c.threshold:.2f}: {c.answered_correct:.3f} / {c.answered_wrong:.3f} / {c.oos_answered:.3f}"
             )
+
+
+@eval_app.command("fit-decision")
+def eval_fit_decision(
+    questions: Path = typer.Option(
+        fit_decision.DEFAULT_QUESTIONS, "--questions", help="Tuning set (never a held-out set)."
+    ),
+    sops: Path = typer.Option(fit_decision.DEFAULT_SOPS, "--sops", help="SOP folder to index for the fit."),
+    max_oos_answered: float = typer.Option(
+        0.08, "--max-oos-answered", help="Answer threshold: out-of-fold share of out-of-scope answered."
+    ),
+    max_oos_hedged: float = typer.Option(
+        0.25, "--max-oos-hedged", help="Tentative threshold: share of out-of-scope answered or hedged."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the cross-validation; write nothing."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Refit the answer/tentative/abstain model on the tuning set (knowledge/models/answer_decision.json)."""
+    report = fit_decision.fit_decision_model(
+        sops,
+        questions,
+        None if dry_run else fit_decision.MODEL_FILE,
+        max_oos_answered=max_oos_answered,
+        max_oos_hedged=max_oos_hedged,
+    )
+    if as_json:
+        emit(report.model_dump(mode="json"), True)
+        return
+    typer.echo(
+        f"{report.questions} questions, {report.positives} answerable with the top SOP; L2 = {report.l2}"
+    )
+    typer.echo("CV log-loss: " + ", ".join(f"{k}: {v:.4f}" for k, v in report.cv_log_loss.items()))
+    typer.echo(f"thresholds: answer >= {report.answer_threshold}, tentative >= {report.tentative_threshold}")
+    for name, w in sorted(report.coefficients.items(), key=lambda nw: -abs(nw[1])):
+        typer.echo(f"  {name:<18} {w:+.3f}")
+    typer.echo("out-of-fold curve (threshold: answered correctly / out-of-scope answered):")
+    for point in report.cv_curve[::10]:
+        typer.echo(
+            f"  {point['threshold']:.2f}: {point['answered_correct']:.3f} / {point['oos_answered']:.3f}"
+        )
+    typer.echo(f"wrote {report.written}" if report.written else "dry run: nothing written")

@@ -1,7 +1,7 @@
 """Fit the answer/abstain model on the tuning set and write knowledge/models/answer_decision.json.
 
-    python -m assistant.sops.fit_decision                 # shipped SOPs + knowledge/eval/questions.jsonl
-    python -m assistant.sops.fit_decision --dry-run       # print the cross-validation, write nothing
+Run it with ``rxdesk eval fit-decision`` (``--dry-run`` prints the cross-validation, writes nothing)
+after editing the tuning set, the vocabulary or the features.
 
 Steps (the reasons are in assistant/sops/decision.py):
 1. ingest the SOPs into a temporary index with the real bundled embedding model;
@@ -10,32 +10,34 @@ Steps (the reasons are in assistant/sops/decision.py):
 4. choose the L2 strength by 5-fold cross-validation grouped by SOP (log-loss of out-of-fold
    probabilities); questions without an SOP are spread over the folds;
 5. choose the thresholds on the out-of-fold probabilities: the answer threshold is the lowest at
-   which at most ``--max-oos-answered`` of out-of-scope questions would be answered; the tentative
-   threshold is the lowest at which at most ``--max-oos-hedged`` would be answered or hedged;
+   which at most ``max_oos_answered`` of out-of-scope questions would be answered; the tentative
+   threshold is the lowest at which at most ``max_oos_hedged`` would be answered or hedged;
 6. refit on every question and write the coefficients with the cross-validated figures.
 Never fit on a held-out set: those files exist to check this one.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel
 
 from assistant.config import REPO_ROOT
-from assistant.sops.decision import FEATURES, MODEL_FILE, DecisionModel, fit_logistic
+from assistant.errors import InvalidInput
+from assistant.sops.decision import FEATURES, MODEL_FILE, DecisionModel, fit_logistic, load_decision_model
 from assistant.sops.evaluate import EvalQuestion, load_questions
 from assistant.sops.index import SopIndex
 from assistant.sops.search import Retriever
 from assistant.sops.triage import triage
 
+DEFAULT_SOPS = REPO_ROOT / "knowledge" / "sops"
+DEFAULT_QUESTIONS = REPO_ROOT / "knowledge" / "eval" / "questions.jsonl"
 L2_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 FOLDS = 5
 THRESHOLD_GRID = tuple(round(0.05 + 0.01 * i, 2) for i in range(91))  # 0.05 .. 0.95
@@ -115,21 +117,33 @@ def choose_thresholds(
     return answer_t, min(tentative_t, answer_t), list(reversed(curve))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sops", type=Path, default=REPO_ROOT / "knowledge" / "sops")
-    parser.add_argument(
-        "--questions", type=Path, default=REPO_ROOT / "knowledge" / "eval" / "questions.jsonl"
-    )
-    parser.add_argument("--out", type=Path, default=MODEL_FILE)
-    parser.add_argument("--max-oos-answered", type=float, default=0.08)
-    parser.add_argument("--max-oos-hedged", type=float, default=0.25)
-    parser.add_argument("--dry-run", action="store_true")
-    args = parser.parse_args(argv)
-    questions = load_questions(args.questions)
+class FitReport(BaseModel):
+    questions: int
+    positives: int
+    l2: float
+    cv_log_loss: dict[str, float]
+    answer_threshold: float
+    tentative_threshold: float
+    coefficients: dict[str, float]
+    cv_curve: list[dict[str, float]]
+    written: str | None = None
+
+
+def fit_decision_model(
+    sops: Path = DEFAULT_SOPS,
+    questions_path: Path = DEFAULT_QUESTIONS,
+    out: Path | None = MODEL_FILE,
+    *,
+    max_oos_answered: float = 0.08,
+    max_oos_hedged: float = 0.25,
+) -> FitReport:
+    """Fit, cross-validate and (unless ``out`` is None) write the decision model."""
+    questions = load_questions(questions_path)
+    if not sops.exists():
+        raise InvalidInput(f"SOP folder not found: {sops}", field="sops")
     with tempfile.TemporaryDirectory(prefix="rxdesk-fit-") as tmp:
         index = SopIndex(Path(tmp) / "index")
-        index.ingest([args.sops])
+        index.ingest([sops])
         retriever = Retriever(index, decision=DecisionModel.cosine_only(0.5))
         x, y = feature_rows(retriever, questions)
     handed_off = np.array([triage(q.question).clinical for q in questions])
@@ -138,23 +152,25 @@ def main(argv: list[str] | None = None) -> int:
     best_l2 = min(losses, key=lambda k: losses[k])
     oof = out_of_fold(x, y, folds, best_l2)
     answer_t, tentative_t, curve = choose_thresholds(
-        oof, y, questions, handed_off, args.max_oos_answered, args.max_oos_hedged
+        oof, y, questions, handed_off, max_oos_answered, max_oos_hedged
     )
     mean, scale = _standardise(x)
     coef, intercept = fit_logistic((x - mean) / scale, y, best_l2)
+    if not all(math.isfinite(float(v)) for v in coef):
+        raise InvalidInput("the decision model did not converge; check the tuning set", code="fit_failed")
     meta = {
-        "fitted_on": args.questions.name,
-        "questions_sha256": hashlib.sha256(args.questions.read_bytes()).hexdigest()[:16],
+        "fitted_on": questions_path.name,
+        "questions_sha256": hashlib.sha256(questions_path.read_bytes()).hexdigest()[:16],
         "questions": len(questions),
         "positives": int(y.sum()),
         "fitted": date.today().isoformat(),
         "l2": best_l2,
         "cv_log_loss": {str(k): round(v, 4) for k, v in losses.items()},
         "cv_folds": f"{FOLDS}-fold grouped by SOP",
-        "max_oos_answered": args.max_oos_answered,
-        "max_oos_hedged": args.max_oos_hedged,
+        "max_oos_answered": max_oos_answered,
+        "max_oos_hedged": max_oos_hedged,
         "cv_curve": curve,
-        "script": "python -m assistant.sops.fit_decision",
+        "fitted_by": "assistant.sops.fit_decision",
     }
     model = DecisionModel(
         features=FEATURES,
@@ -166,20 +182,18 @@ def main(argv: list[str] | None = None) -> int:
         tentative_threshold=tentative_t,
         meta=meta,
     )
-    print(f"{len(questions)} questions, {int(y.sum())} answerable with the top SOP; L2 = {best_l2}")
-    print("CV log-loss: " + ", ".join(f"{k}: {v:.4f}" for k, v in losses.items()))
-    print(f"thresholds: answer >= {answer_t}, tentative >= {tentative_t}")
-    for name, w in sorted(zip(FEATURES, model.coef, strict=True), key=lambda nw: -abs(nw[1])):
-        print(f"  {name:<18} {w:+.3f}")
-    print("out-of-fold curve (threshold: answered correctly / out-of-scope answered):")
-    for point in curve[::10]:
-        print(f"  {point['threshold']:.2f}: {point['answered_correct']:.3f} / {point['oos_answered']:.3f}")
-    if not args.dry_run:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.out}")
-    return 0 if all(math.isfinite(v) for v in model.coef) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
+        load_decision_model.cache_clear()
+    return FitReport(
+        questions=len(questions),
+        positives=int(y.sum()),
+        l2=best_l2,
+        cv_log_loss={str(k): round(v, 4) for k, v in losses.items()},
+        answer_threshold=answer_t,
+        tentative_threshold=tentative_t,
+        coefficients=dict(zip(FEATURES, model.coef, strict=True)),
+        cv_curve=curve,
+        written=str(out) if out is not None else None,
+    )

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.cli import main
 from assistant.config import REPO_ROOT
+from assistant.sops.decision import FEATURES, MODEL_FILE
 from assistant.sops.embeddings import (
     EmbeddingModelError,
     MiniLMEmbedding,
@@ -180,3 +181,39 @@ def test_unreadable_pdf_in_folder_leaves_index_intact(
 def test_ask_on_an_empty_data_dir_says_to_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["--data-dir", str(tmp_path / "empty"), "ask", "anything"])
     assert rc != 0 and "rxdesk ingest" in capsys.readouterr().err
+
+
+def test_fit_decision_dry_run_writes_nothing(
+    sop_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = tmp_path / "tune.jsonl"
+    rows = [
+        ("reject 75 prior authorization what next", "SOP-FIN-001"),
+        ("when do i follow up on an expedited PA", "SOP-FIN-001"),
+        ("vaccine fridge read 9 this morning", "VAC-001"),
+        ("what range should the vaccine refrigerator be", "VAC-001"),
+        ("oxycodone missing who tells the DEA", "CS-002"),
+        ("when is form 106 due", "CS-002"),
+        ("whats the wifi password", None),
+        ("how do i request PTO", None),
+        ("where do employees park", None),
+        ("uniform policy sneakers", None),
+    ]
+    questions.write_text("".join(json.dumps({"question": q, "expected_sop": s}) + "\n" for q, s in rows))
+    before = MODEL_FILE.read_bytes()
+    args = [
+        "eval",
+        "fit-decision",
+        "--sops",
+        str(sop_dir),
+        "--questions",
+        str(questions),
+        "--dry-run",
+        "--json",
+    ]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["questions"] == 10 and out["written"] is None
+    assert set(out["coefficients"]) == set(FEATURES)
+    assert 0 < out["tentative_threshold"] <= out["answer_threshold"] < 1
+    assert MODEL_FILE.read_bytes() == before

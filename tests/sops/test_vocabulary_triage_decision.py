@@ -121,7 +121,7 @@ def test_shipped_model_matches_the_feature_list_and_the_tuning_set() -> None:
     tuning = MODEL_FILE.parents[1] / "eval" / "questions.jsonl"
     import hashlib
 
-    # the coefficients were fit on this exact tuning file: edit it, refit (python -m assistant.sops.fit_decision)
+    # the coefficients were fit on this exact tuning file: edit it, refit (rxdesk eval fit-decision)
     assert model.meta["questions_sha256"] == hashlib.sha256(tuning.read_bytes()).hexdigest()[:16]
 
 
