@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from assistant import audit
 from assistant.access import guarded
+from assistant.drafting.codes import npi_problem
 from assistant.errors import InvalidInput, NotFound
 from assistant.principal import Principal
 from assistant.roles import Action, Role
@@ -32,6 +33,11 @@ class StaffMember(BaseModel):
     site: str | None = None
     slack_user_id: str | None = None
     credentials: list[Credential] = Field(default_factory=list)
+    # how a pharmacist signs approved documents (printed under their name)
+    npi: str | None = Field(default=None, pattern=r"^\d{10}$")
+    display_credentials: str | None = Field(
+        default=None, description='Letters after the name, e.g. "PharmD, RPh".'
+    )
 
     @field_validator("role", mode="before")
     @classmethod
@@ -43,6 +49,14 @@ class StaffMember(BaseModel):
         return Principal(
             id=self.id, role=self.role, name=self.name, site=self.site, slack_user_id=self.slack_user_id
         )
+
+    @field_validator("npi")
+    @classmethod
+    def _npi(cls, v: str | None) -> str | None:
+        """An NPI printed under a signature must be a real one (check digit)."""
+        if v is not None and (why := npi_problem(v)):
+            raise ValueError(why)
+        return v
 
 
 class StaffImportResult(BaseModel):
@@ -95,7 +109,14 @@ def import_staff(store: Store, path: Path, *, principal: Principal) -> StaffImpo
     with store.begin() as conn:
         existing = set(conn.execute(select(staff_table.c.id)).scalars())
         for m in members:
-            row = {"name": m.name, "role": m.role.value, "site": m.site, "slack_user_id": m.slack_user_id}
+            row = {
+                "name": m.name,
+                "role": m.role.value,
+                "site": m.site,
+                "slack_user_id": m.slack_user_id,
+                "npi": m.npi,
+                "display_credentials": m.display_credentials,
+            }
             if m.id in existing:
                 conn.execute(update(staff_table).where(staff_table.c.id == m.id).values(**row))
                 conn.execute(delete(staff_credentials).where(staff_credentials.c.staff_id == m.id))
@@ -144,6 +165,8 @@ def list_staff(store: Store, *, site: str | None = None, role: Role | None = Non
             site=r["site"],
             slack_user_id=r["slack_user_id"],
             credentials=by_staff.get(r["id"], []),
+            npi=r["npi"],
+            display_credentials=r["display_credentials"],
         )
         for r in rows
     ]

@@ -15,6 +15,7 @@ import time
 
 from assistant.config import REPO_ROOT
 from assistant.drafting.case import load_case
+from assistant.drafting.extract import extract_case
 from assistant.drafting.kinds import KINDS
 from assistant.drafting.kinds.base import DRAFT_BANNER
 from assistant.drafting.pipeline import compose, draft_markdown
@@ -22,6 +23,10 @@ from assistant.drafting.render import to_pdf
 
 EXAMPLES = REPO_ROOT / "knowledge" / "drafting" / "examples"
 TARGET_MS = 300.0
+SHORTHAND = (
+    "PA for Mrs. Johnson's Ozempic 0.5 weekly, T2DM, last A1c 8.7% on 10/2, failed metformin 1000 bid "
+    "x6mo GI upset, still on metformin ER 500, Synthroid 75 daily, ozempik, Dr. Patel NPI 1987654328"
+)
 
 
 def _median_ms(fn, n: int) -> float:  # type: ignore[no-untyped-def]
@@ -47,6 +52,18 @@ def main(n: int = 15) -> None:
         )
         flag = "ok" if full <= TARGET_MS else "OVER"
         print(f"{kind:<18} {base:>15.1f} {full:>13.1f} {full / base:>6.1f}x  {flag}")
+    # shorthand through the drug vocabulary (imported once, above the loop) to a faxable PDF
+    extract_case(SHORTHAND, today=today)
+    case = load_case(EXAMPLES / "pa-packet.yaml")
+    base = _median_ms(lambda: draft_markdown(compose("pa-packet", case, today=today)), n)
+    full = _median_ms(
+        lambda: to_pdf(
+            compose("pa-packet", extract_case(SHORTHAND, today=today), today=today).document, DRAFT_BANNER
+        ),
+        n,
+    )
+    flag = "ok" if full <= TARGET_MS else "OVER"
+    print(f"{'shorthand->pa pdf':<18} {base:>15.1f} {full:>13.1f} {full / base:>6.1f}x  {flag}")
 
 
 if __name__ == "__main__":

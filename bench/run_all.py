@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_query.py", "bench_ingest.py", "bench_drafting.py", "bench_calendar.py"]
+SCRIPTS = ["bench_query.py", "bench_ingest.py", "bench_drafting.py", "bench_calendar.py", "bench_agent.py"]
 
 if __name__ == "__main__":
     failed = 0

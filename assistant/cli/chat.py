@@ -8,6 +8,7 @@ Line history stays in memory for the session only: messages can name patients.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import uuid
 
@@ -19,8 +20,10 @@ from assistant.cli.common import AsOpt, acting_as, app, state
 from assistant.cli.render import reply_text
 from assistant.config import REPO_ROOT
 from assistant.errors import RxdeskError
+from assistant.logs import configure_logging
 from assistant.principal import OPERATOR, Principal
 from assistant.staff import get_staff, import_staff, list_staff
+from integrations.llm import chat_model
 
 BANNER = "rxdesk chat — SOP answers, deadlines and drafts, offline. Type 'help', or 'quit' to leave."
 EXAMPLE_STAFF = REPO_ROOT / "knowledge" / "staff.example.yaml"
@@ -56,6 +59,7 @@ def _enable_line_editing() -> None:
 def chat(as_staff: str | None = AsOpt) -> None:
     """Chat in the terminal (reads questions from stdin; one answer per line of input)."""
     st = state()
+    configure_logging(st.settings, logging.WARNING)
     interactive = sys.stdin.isatty()
     if interactive:
         _enable_line_editing()
@@ -70,7 +74,10 @@ def chat(as_staff: str | None = AsOpt) -> None:
         principal=principal,
         conversation_id=f"terminal:{uuid.uuid4().hex[:12]}",
         site=principal.site,
+        model=chat_model(st.settings),
     )
+    if interactive and ctx.model is not None:
+        typer.echo(f"Using the language model {st.settings.llm_model} (offline answers if it fails).")
     while True:
         try:
             line = input("you> " if interactive else "")

@@ -4,10 +4,12 @@ the core (Block Kit lives in ``integrations/slack/blocks.py``)."""
 from __future__ import annotations
 
 from assistant.agent.replies import (
+    ConfirmReply,
     DeadlinesReply,
     DraftReply,
     HandoffReply,
     HelpReply,
+    RecordedReply,
     Reply,
     SopReply,
 )
@@ -164,15 +166,67 @@ def help_text(h: HelpReply) -> str:
     return "\n".join(lines)
 
 
-def reply_text(reply: Reply) -> str:
+def sop_reply_text(reply: SopReply) -> str:
+    a = reply.answer
+    if not reply.text or a.outcome != "answered":
+        return answer_text(a)
+    sources = "\n".join(
+        f"[{p.n}] {p.sop_id} {p.title} › {p.section} ({p.source}{', v' + p.version if p.version else ''})"
+        for p in a.passages
+    )
+    footer = "\n" + TECH_FOOTER if a.role == "technician" else ""
+    return f"{reply.text}\n\nSources:\n{sources}{footer}"
+
+
+def confirm_text(reply: ConfirmReply) -> str:
+    if reply.action == "record_completion":
+        d = reply.details
+        return (
+            f"Shall I record {d.get('occurrence_id', 'that deadline')} as done on {d.get('completed_on', '?')} "
+            f"(evidence: {d.get('evidence', '?')})? Answer yes or no."
+        )
+    return f"Shall I {reply.action.replace('_', ' ')}? Answer yes or no."
+
+
+def recorded_text(reply: RecordedReply) -> str:
+    lines = []
+    if reply.completion:
+        c = reply.completion
+        lines.append(
+            f"Recorded: {c.occurrence_id} completed on {c.completed_on.isoformat()} by {c.completed_by}."
+        )
+    if reply.pa:
+        lines.append(f"Tracking {reply.pa.id} ({reply.pa.drug}).")
+        lines += [f"  {d.title}: due {d.due.isoformat()}" for d in reply.pa.deadlines]
+    return "\n".join(lines)
+
+
+def _body(reply: Reply) -> str:
     if isinstance(reply, SopReply):
-        return answer_text(reply.answer)
+        return sop_reply_text(reply)
     if isinstance(reply, DeadlinesReply):
-        return deadline_answer_text(reply.answer)
+        return reply.text or deadline_answer_text(reply.answer)
     if isinstance(reply, DraftReply):
-        return draft_text(reply.draft)
+        text = draft_text(reply.draft)
+        if reply.not_found:
+            text = (
+                "I could not find these in what you told me, so I left them out: "
+                + "; ".join(reply.not_found)
+                + "\n\n"
+                + text
+            )
+        return text
+    if isinstance(reply, ConfirmReply):
+        return confirm_text(reply)
+    if isinstance(reply, RecordedReply):
+        return recorded_text(reply)
     if isinstance(reply, HandoffReply):
         return CLINICAL
     if isinstance(reply, HelpReply):
         return help_text(reply)
     return f"sorry: {cli_message(RxdeskError(reply.message, code=reply.code, field=reply.field))}"
+
+
+def reply_text(reply: Reply) -> str:
+    body = _body(reply)
+    return f"({reply.notice})\n{body}" if reply.notice else body

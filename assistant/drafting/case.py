@@ -73,6 +73,81 @@ DtpCategory = Annotated[
 ]
 
 
+def _alias(choices: dict[str, str]):  # type: ignore[no-untyped-def]
+    """A before-validator that maps spelling variants onto one canonical value (case-insensitive)."""
+
+    def norm(v: object) -> object:
+        if isinstance(v, str):
+            key = " ".join(v.strip().lower().replace("_", " ").replace("-", " ").split())
+            return choices.get(key, key)
+        return v
+
+    return BeforeValidator(norm)
+
+
+MODALITIES = ("in person", "telephone", "video")
+Modality = Annotated[
+    Literal["in person", "telephone", "video"],
+    _alias(
+        {
+            "face to face": "in person",
+            "f2f": "in person",
+            "in person": "in person",
+            "inperson": "in person",
+            "in office": "in person",
+            "phone": "telephone",
+            "telephonic": "telephone",
+            "audio only": "telephone",
+            "audio": "telephone",
+            "tele": "telephone",
+            "video visit": "video",
+            "telehealth video": "video",
+            "telehealth": "video",
+            "virtual": "video",
+        }
+    ),
+]
+
+PlanType = Annotated[
+    Literal["part d", "medicaid", "commercial", "other"],
+    _alias(
+        {
+            "medicare part d": "part d",
+            "partd": "part d",
+            "pdp": "part d",
+            "ma pd": "part d",
+            "mapd": "part d",
+            "medicare": "part d",
+            "medicare advantage": "part d",
+            "employer": "commercial",
+            "private": "commercial",
+        }
+    ),
+]
+
+RequestType = Annotated[
+    Literal["prior authorization", "formulary", "step therapy", "quantity limit", "tiering"],
+    _alias(
+        {
+            "none": "prior authorization",
+            "pa": "prior authorization",
+            "prior auth": "prior authorization",
+            "non formulary": "formulary",
+            "formulary exception": "formulary",
+            "step": "step therapy",
+            "step edit": "step therapy",
+            "step therapy exception": "step therapy",
+            "ql": "quantity limit",
+            "quantity": "quantity limit",
+            "quantity limit exception": "quantity limit",
+            "tier": "tiering",
+            "tier exception": "tiering",
+            "tiering exception": "tiering",
+        }
+    ),
+]
+
+
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -99,6 +174,10 @@ class Insurance(_M):
     bin: str | None = None
     pcn: str | None = None
     group: str | None = None
+    plan_type: PlanType | None = Field(
+        default=None,
+        description="part d, medicaid, commercial or other: decides the appeal deadline rule.",
+    )
 
 
 class Prescriber(_M):
@@ -156,8 +235,10 @@ class Measurement(_M):
 class Encounter(_M):
     date: dt.date | None = None
     type: Literal["CMR", "TMR", "follow-up"] | None = None
-    modality: str | None = Field(default=None, description="in person, telephone, video")
-    minutes: int | None = Field(default=None, ge=0, le=600, description="Face-to-face minutes.")
+    modality: Modality | None = Field(default=None, description="in person, telephone or video")
+    minutes: int | None = Field(
+        default=None, ge=0, le=600, description="Minutes with the patient, in the recorded modality."
+    )
     new_patient: bool | None = None
     recipient: str | None = Field(default=None, description="Patient, or the caregiver who took part.")
     program: str | None = Field(default=None, description="Part D plan / MTM program name.")
@@ -198,7 +279,17 @@ class DenialReason(_M):
 
 
 class Denial(_M):
-    date: dt.date | None = None
+    date: dt.date | None = Field(default=None, description="The date printed on the denial notice.")
+    received_date: dt.date | None = Field(
+        default=None,
+        description="When the notice was actually received, if known (Part D presumes 5 days after its date).",
+    )
+    appeal_deadline: dt.date | None = Field(
+        default=None, description="The appeal deadline the notice states (used when the plan is not Part D)."
+    )
+    good_cause: str | None = Field(
+        default=None, description="Why a late appeal was not filed in time, in the requester's words."
+    )
     case_number: str | None = None
     reason: str | None = Field(default=None, description="A single denial reason (shorthand).")
     reasons: list[DenialReason] = Field(default_factory=list)
@@ -214,15 +305,42 @@ class Request(_M):
     drug: str | None = None
     strength: str | None = None
     form: str | None = None
+    route: str | None = Field(
+        default=None, description="Route of administration, e.g. by mouth, subcutaneous."
+    )
     sig: str | None = None
     ndc: str | None = None
     quantity: Measure | None = None
     days_supply: int | None = Field(default=None, gt=0, le=366)
     diagnosis_icd10: str | None = None
     new_start: bool | None = None
-    exception_type: str | None = Field(default=None, description="formulary, tier, quantity limit, step")
+    start_date: dt.date | None = Field(
+        default=None, description="When the patient started it (continuation)."
+    )
+    length_of_therapy: str | None = Field(default=None, description="Expected length of therapy, as stated.")
+    weight_based_dosing: bool | None = Field(
+        default=None, description="Dosing depends on height/weight (then both are needed from vitals)."
+    )
+    controlled_schedule: str | None = Field(
+        default=None,
+        description="DEA schedule (CII-CV) or 'none'; the drug list is used when this is not given.",
+    )
+    exception_type: RequestType | None = Field(
+        default=None,
+        description="prior authorization, formulary, step therapy, quantity limit or tiering",
+    )
     prior_therapies: list[PriorTherapy] = Field(default_factory=list)
     urgency: Literal["standard", "expedited"] | None = None
+    expedited_reason: str | None = Field(
+        default=None,
+        description="The prescriber's own reason why the standard timeframe could seriously harm the patient.",
+    )
+    contraindications: str | None = Field(
+        default=None, description="FDA-noted contraindications to the drug for this patient, or 'none'."
+    )
+    interaction_concerns: str | None = Field(
+        default=None, description="Interaction concerns with the current regimen, or 'none'."
+    )
     rationale: str | None = None
     alternatives_unsuitable: str | None = None
     risk_if_denied: str | None = None
@@ -252,6 +370,10 @@ class Case(_M):
     letter: Letter = Field(default_factory=Letter)
     prepared_date: dt.date | None = Field(
         default=None, description="DATE PREPARED on the document; defaults to the day the draft is made."
+    )
+    intake_warnings: list[str] = Field(
+        default_factory=list,
+        description="What the shorthand reader did not understand or wants confirmed (shown as warnings).",
     )
 
     def is_empty(self) -> bool:

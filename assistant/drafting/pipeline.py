@@ -14,7 +14,7 @@ from assistant.drafting.case import Case
 from assistant.drafting.document import Document
 from assistant.drafting.kinds import build_document, get_kind
 from assistant.drafting.kinds.base import DRAFT_BANNER
-from assistant.drafting.render import to_markdown
+from assistant.drafting.render import BOX, to_markdown
 from assistant.drafting.validate import validate_case
 
 
@@ -24,6 +24,9 @@ class DraftContent(BaseModel):
     missing: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    internal: Document | None = Field(
+        default=None, description="Internal worksheet (e.g. the PA checklist): shown to staff, never sent."
+    )
 
 
 def compose(kind: str, case: Case, *, today: dt.date | None = None) -> DraftContent:
@@ -37,7 +40,14 @@ def compose(kind: str, case: Case, *, today: dt.date | None = None) -> DraftCont
         missing=built.missing,
         warnings=findings.warnings,
         errors=findings.errors,
+        internal=built.internal,
     )
+
+
+def worksheet_for(kind: str, missing: list[str]) -> Document | None:
+    """The kind's internal worksheet for these missing facts, if the kind has one."""
+    worksheet = getattr(get_kind(kind), "worksheet", None)
+    return worksheet(missing) if worksheet else None
 
 
 def review_notes(content: DraftContent) -> str:
@@ -51,6 +61,10 @@ def review_notes(content: DraftContent) -> str:
     if content.warnings:
         lines.append("**Warnings:**")
         lines += [f"- {w}" for w in content.warnings]
+    internal = content.internal or worksheet_for(content.kind, content.missing)
+    if internal is not None and content.missing:
+        lines.append(f"**{internal.title}:**")
+        lines += [f"- {BOX} {item}" for b in internal.blocks if b.type == "checkboxes" for item in b.items]
     return "\n".join(lines)
 
 

@@ -8,11 +8,13 @@ Each message is one line and starts with the field path, e.g.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from pydantic import BaseModel, Field
 
-from assistant.drafting import codes
+from assistant.drafting import codes, vocabulary
 from assistant.drafting.case import Case
+from assistant.drafting.kinds import mtm_cmr, pa_packet, prescriber_letter
 
 
 class Findings(BaseModel):
@@ -109,4 +111,80 @@ def validate_case(case: Case, kind: str | None = None, *, today: dt.date | None 
         f.warnings.append("medications: no OTC products or supplements recorded; confirm with the patient")
     if kind in ("mtm-note",) and e.minutes is not None and e.minutes < 8:
         f.warnings.append("encounter.minutes: under 8 minutes, no MTM time code can be suggested")
+    _consistency(f, case)
+    _kind_notes(f, case, kind, today)
+    f.warnings += [f"text: {w}" for w in case.intake_warnings]
     return f
+
+
+def _base_name(name: str | None) -> str:
+    """A drug name as written, without an added generic annotation, for comparing entries."""
+    return " ".join(re.sub(r"\([^)]*\)", " ", name or "").lower().split())
+
+
+_FAILED = re.compile(r"(?i)fail|ineffective|no response|inadequate|intoleran|contraindicat")
+
+
+def _consistency(f: Findings, case: Case) -> None:
+    """Duplicates and contradictions a pharmacist would want pointed out before signing."""
+    current = [(i, m) for i, m in enumerate(case.medications) if m.name and not m.stop_date]
+    ids = {i: vocabulary.name_identity(m.name or "") for i, m in current}
+    for n, (i, a) in enumerate(current):
+        for j, b in current[n + 1 :]:
+            if ids[i] and ids[i] & ids[j]:
+                f.warnings.append(
+                    f"medications[{j}]: '{b.name}' and '{a.name}' (medications[{i}]) look like the same "
+                    "drug: duplicate therapy, or one entry to remove?"
+                )
+    seen: dict[tuple[str, dt.date], tuple[int, str]] = {}
+    for i, lab in enumerate(case.labs):
+        if not (lab.name and lab.date and lab.value):
+            continue
+        key = (lab.name.strip().lower(), lab.date)
+        if key in seen and seen[key][1] != lab.value:
+            f.warnings.append(
+                f"labs[{i}]: two {lab.name} results on {lab.date.strftime('%m/%d/%Y')} disagree "
+                f"({seen[key][1]} and {lab.value}): which is right?"
+            )
+        seen.setdefault(key, (i, lab.value))
+    still = {_base_name(m.name) for _, m in current}
+    still |= {_base_name(t.drug) for t in case.request.prior_therapies if t.ongoing and not t.stop}
+    for i, t in enumerate(case.request.prior_therapies):
+        if t.drug and not t.ongoing and _FAILED.search(t.outcome or "") and _base_name(t.drug) in still:
+            f.warnings.append(
+                f"request.prior_therapies[{i}]: {t.drug} is recorded as {t.outcome} and as still taken: "
+                "which is it?"
+            )
+
+
+def _kind_notes(f: Findings, case: Case, kind: str | None, today: dt.date) -> None:
+    """What a kind leaves out or cannot say, so nothing disappears silently."""
+    if kind == "mtm-cmr":
+        cmr_date = case.encounter.date or case.prepared_date or today
+        for i, m in enumerate(case.medications):
+            if not mtm_cmr.on_pml(m, cmr_date) and m.stop_date:
+                f.warnings.append(
+                    f"medications[{i}]: {m.name} was stopped {m.stop_date.strftime('%m/%d/%Y')}, before "
+                    "the CMR; it is left off the Personal Medication List"
+                )
+    if kind == "prescriber-letter":
+        for i, p in enumerate(case.problems):
+            if not prescriber_letter.for_prescriber(p):
+                f.warnings.append(
+                    f"problems[{i}]: nothing for the prescriber to do; left out of the letter "
+                    "(it belongs in the patient's action plan)"
+                )
+    if (
+        kind in ("pa-packet", "pa-appeal")
+        and case.request.drug
+        and not pa_packet.controlled_schedule(case.request)[1]
+    ):
+        f.warnings.append(
+            f"request.controlled_schedule: cannot tell whether {case.request.drug} is a controlled "
+            "substance; the DEA number is left off unless its schedule is recorded"
+        )
+    if kind == "pa-packet" and case.insurance.plan_type is None:
+        f.warnings.append(
+            "insurance.plan_type: not recorded; the plan's decision timeframe (Part D: 24 h expedited, "
+            "72 h standard) is not printed"
+        )

@@ -99,6 +99,12 @@ def _r001_drafts(conn: Connection) -> None:
         )
 
 
+def _r002_signer(conn: Connection) -> None:
+    """The approving pharmacist as signed on the document, frozen at approval (issue 11)."""
+    conn.execute(text("ALTER TABLE draft_versions ADD COLUMN signer JSON"))
+
+
 MIGRATIONS = [
     ("review_001_drafts", _r001_drafts),
+    ("review_002_signer", _r002_signer),
 ]

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from assistant import audit
 from assistant.access import authorize, guarded
-from assistant.drafting import render
+from assistant.drafting import final, render
 from assistant.drafting.case import Case
 from assistant.drafting.document import Document
 from assistant.drafting.extract import extract_case
@@ -31,6 +31,7 @@ from assistant.phi import store_patient_token
 from assistant.principal import Principal
 from assistant.review.tables import draft_reviews, draft_versions, drafts
 from assistant.roles import Action
+from assistant.staff import get_staff
 from assistant.store import Store
 
 MAX_TEXT_CHARS = 8000
@@ -494,10 +495,18 @@ def approve(
                 f"draft {draft_id} cannot be approved: {errors[0]} ({len(errors)} error(s))",
                 code="case_errors",
             )
-        if v["missing"] and not override_reason:
+        # what the recipient cannot do without, and the approver as signer (assistant.drafting.final)
+        approver = get_staff(store, principal.id)
+        signer = final.signer_for(approver.name, approver.display_credentials, approver.npi, case)
+        check = final.approval_check(
+            d["kind"], case, signer=signer, drafted_on=_utc(v["created_at"]).date(), approved_on=_now().date()
+        )
+        if why := final.refusal(draft_id, d["kind"], check):
+            raise InvalidInput(why, code="blocked_for_recipient")
+        if check.handwritten and not override_reason:
             raise InvalidInput(
-                f"draft {draft_id} has {len(v['missing'])} missing required fact(s) "
-                f"({', '.join(v['missing'][:3])}); approving it anyway needs a reason",
+                f"draft {draft_id} has {len(check.handwritten)} missing required fact(s) "
+                f"({', '.join(check.handwritten[:3])}); approving it anyway needs a reason",
                 code="missing_facts",
                 field="override_reason",
             )
@@ -511,7 +520,12 @@ def approve(
         conn.execute(
             update(draft_versions)
             .where(draft_versions.c.draft_id == draft_id, draft_versions.c.version == v["version"])
-            .values(approved_by=principal.id, approved_at=now, override_reason=override_reason)
+            .values(
+                approved_by=principal.id,
+                approved_at=now,
+                override_reason=override_reason,
+                signer=signer.model_dump(),
+            )
         )
         _review_event(conn, draft_id, v["version"], "approve", principal.id, override_reason)
         audit.record(
@@ -581,9 +595,23 @@ _MIME = {
 }
 
 
+def _stamp(store: Store, d: dict, v: dict) -> final.ApprovalStamp:
+    """The approval record of an approved version; the signer was frozen at approval."""
+    case = Case.model_validate(v["case_data"])
+    directory = None
+    if not v.get("signer"):  # approved before signers were recorded
+        try:
+            m = get_staff(store, v["approved_by"])
+            directory = final.signer_for(m.name, m.display_credentials, m.npi, case)
+        except NotFound:
+            directory = None
+    return final.stamp_for(d["id"], {**v, "approved_at": _utc(v["approved_at"])}, case, directory)
+
+
 @guarded(Action.EXPORT_DRAFT, "draft.export")
 def render_draft(store: Store, draft_id: int, *, principal: Principal, fmt: str) -> RenderedDraft:
-    """The current version as Markdown, DOCX or PDF bytes (audited). Drafts carry the DRAFT banner."""
+    """The current version as Markdown, DOCX or PDF bytes (audited). Drafts carry the DRAFT banner;
+    an approved version is a clean final document with the approval in metadata and a footer."""
     if fmt not in FORMATS:
         raise InvalidInput(
             f"unknown export format '{fmt}' (expected one of: {', '.join(FORMATS)})", field="format"
@@ -592,7 +620,13 @@ def render_draft(store: Store, draft_id: int, *, principal: Principal, fmt: str)
         d, v = _load(conn, draft_id)
         banner = _banner(d, v)
         doc = Document.model_validate(v["document"])
-        if fmt == "md":
+        stamp = _stamp(store, d, v) if d["status"] == Status.APPROVED.value else None
+        if stamp is not None:  # issue 11: a clean final document with the approval in metadata + footer
+            data = {"md": render.to_markdown, "docx": render.to_docx, "pdf": render.to_pdf}[fmt](
+                doc, banner, stamp=stamp
+            )
+            data = data.encode() if isinstance(data, str) else data
+        elif fmt == "md":
             content = DraftContent(
                 kind=d["kind"], document=doc, missing=v["missing"], warnings=v["warnings"], errors=v["errors"]
             )

@@ -37,6 +37,7 @@ draft_versions = Table(
     Column("approved_by", String(64)),
     Column("approved_at", DateTime(timezone=True)),
     Column("override_reason", Text),
+    Column("signer", JSON),  # the approving pharmacist as signed (name, credentials, NPI)
 )
 
 draft_reviews = Table(

@@ -122,6 +122,24 @@ class Answer(BaseModel):
         return [p.citation() for p in self.passages]
 
 
+class SectionText(BaseModel):
+    """A whole SOP section as retrieved for a reader (the LLM agent's search tool)."""
+
+    sop_id: str
+    title: str
+    section: str
+    source: str
+    version: str | None = None
+    score: float = 0.0
+    text: str
+
+
+class SectionSearch(BaseModel):
+    query: str
+    covered: bool  # False: the SOPs do not seem to cover the question (the abstain decision)
+    sections: list[SectionText] = Field(default_factory=list)
+
+
 class IngestReport(BaseModel):
     files_seen: int = 0
     files_added: int = 0

@@ -11,10 +11,10 @@ from assistant.config import Settings
 from assistant.errors import InvalidInput
 from assistant.principal import Principal
 from assistant.roles import Action
-from assistant.sops.answer import answer_question
+from assistant.sops.answer import MAX_QUESTION_CHARS, answer_question, section_text
 from assistant.sops.evaluate import EvalReport, evaluate, load_questions
 from assistant.sops.index import Progress, SopIndex
-from assistant.sops.models import Answer, IngestReport
+from assistant.sops.models import Answer, IngestReport, SectionSearch, SectionText
 from assistant.sops.search import Retriever
 from assistant.store import Store
 
@@ -63,6 +63,31 @@ def ingest(
 def ask(store: Store, question: str, *, principal: Principal) -> Answer:
     """Answer from the SOPs as ``principal``: their real role decides clinical hand-offs."""
     return answer_question(retriever_for(store.settings), question, principal.role)
+
+
+@guarded(Action.ASK_SOP, "sops.search")
+def search_sections(store: Store, query: str, *, principal: Principal, limit: int = 3) -> SectionSearch:
+    """The best matching SOP sections, whole, with the answer/abstain decision (for the LLM agent)."""
+    query = (query or "").strip()
+    if not query:
+        raise InvalidInput("empty search: say what to look for", field="query")
+    retriever = retriever_for(store.settings)
+    if retriever.index.is_empty():
+        raise InvalidInput("the SOP manual has not been indexed yet", code="index_empty")
+    result = retriever.search(query[:MAX_QUESTION_CHARS], "hybrid", k=max(limit, 1))
+    sections = [
+        SectionText(
+            sop_id=h.sop_id,
+            title=h.title,
+            section=h.section,
+            source=h.source,
+            version=h.chunks[0].version if h.chunks else None,
+            score=round(h.score, 4),
+            text=section_text(retriever.section_chunks(h.sop_id, h.section) or h.chunks),
+        )
+        for h in result.sections[:limit]
+    ]
+    return SectionSearch(query=query, covered=not result.abstained and bool(sections), sections=sections)
 
 
 def evaluate_file(settings: Settings, path: Path) -> EvalReport:

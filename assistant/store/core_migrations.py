@@ -81,7 +81,14 @@ def _m002_audit_log(conn: Connection) -> None:
         )
 
 
+def _m003_staff_signature(conn: Connection) -> None:
+    """How a pharmacist signs approved documents: NPI and credentials as printed ("PharmD, RPh")."""
+    conn.execute(text("ALTER TABLE staff ADD COLUMN npi VARCHAR(10)"))
+    conn.execute(text("ALTER TABLE staff ADD COLUMN display_credentials VARCHAR(100)"))
+
+
 MIGRATIONS = [
     ("core_001_staff", _m001_staff),
     ("core_002_audit_log", _m002_audit_log),
+    ("core_003_staff_signature", _m003_staff_signature),
 ]

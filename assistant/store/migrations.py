@@ -23,6 +23,7 @@ MIGRATION_MODULES = [
     "assistant.store.core_migrations",
     "assistant.review.migrations",
     "assistant.calendar.migrations",
+    "assistant.agent.migrations",
 ]
 
 _meta = MetaData()

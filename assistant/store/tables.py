@@ -15,6 +15,9 @@ staff = Table(
     Column("site", String(64)),
     Column("slack_user_id", String(64), unique=True),
     Column("active", Integer, nullable=False, server_default="1"),
+    # how an approving pharmacist signs documents (issue 11): NPI and letters after the name
+    Column("npi", String(10)),
+    Column("display_credentials", String(100)),
 )
 
 staff_credentials = Table(

@@ -92,6 +92,9 @@ def _samples(tmp: Path) -> dict[str, Callable[[Store, Principal], Any]]:
         ),
         "assistant.sops.service.ingest": lambda s, p: sops.ingest(s, [sop_dir], principal=p),
         "assistant.sops.service.ask": lambda s, p: sops.ask(s, "how do I do the thing", principal=p),
+        "assistant.sops.service.search_sections": lambda s, p: sops.search_sections(
+            s, "the thing", principal=p
+        ),
         "assistant.calendar.deadlines.list_deadlines": lambda s, p: deadlines.list_deadlines(s, principal=p),
         "assistant.calendar.deadlines.list_sites": lambda s, p: deadlines.list_sites(s, principal=p),
         "assistant.calendar.completions.complete": lambda s, p: completions.complete(

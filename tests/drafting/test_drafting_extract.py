@@ -16,8 +16,12 @@ def test_issue_example() -> None:
     assert case.patient.name == "Mrs. Johnson"
     assert case.patient.dob is None  # not stated -> not invented
     assert case.request.drug == "Ozempic (semaglutide)"
-    assert case.request.diagnosis_icd10 == "E11.9"
-    assert [(c.name, c.icd10) for c in case.conditions] == [("T2DM", "E11.9")]
+    assert case.medications == []  # the requested drug is not a current medication
+    # "T2DM" does not say "without complications": the code is asked for, not chosen
+    assert case.request.diagnosis_icd10 is None
+    assert [(c.name, c.icd10) for c in case.conditions] == [("T2DM", None)]
+    assert any("'T2DM': no ICD-10-CM code chosen; E11.9" in w for w in case.intake_warnings)
+    assert any("'A1c 10/2' has no year; read as 10/02/2026" in w for w in case.intake_warnings)
     lab = case.labs[0]
     assert (lab.name, lab.value, lab.unit, lab.date) == ("A1c", "8.7", "%", dt.date(2026, 10, 2))
     prior = case.request.prior_therapies[0]
@@ -33,10 +37,12 @@ def test_issue_example_drafts_with_everything_else_missing() -> None:
     assert content.errors == []
     for label in ("date of birth", "member ID", "BIN", "PCN", "prescriber NPI", "NDC", "days supply"):
         assert label in content.missing
+    assert "diagnosis (ICD-10-CM)" in content.missing
     text = content.document.plain_text()
     assert "[MISSING: member ID]" in text
-    assert "E11.9 - Type 2 diabetes mellitus without complications" in text
+    assert "E11.9" not in text
     assert "8.7%" in text and "10/02/2026" in text
+    assert any(w.startswith("text: 'T2DM': no ICD-10-CM code chosen") for w in content.warnings)
 
 
 def test_year_less_dates_resolve_to_most_recent_past() -> None:
@@ -54,11 +60,12 @@ def test_more_shorthand() -> None:
         today=TODAY,
     )
     assert [c.icd10 for c in case.conditions] == ["I10", "E78.5"]
-    assert [(m.name, m.sig, m.otc) for m in case.medications] == [
-        ("lisinopril", "10 mg daily", False),
-        ("atorvastatin", "40mg qhs", False),
-        ("Tylenol (acetaminophen)", None, True),
+    assert [(m.name, m.strength, m.sig, m.otc) for m in case.medications] == [
+        ("lisinopril", "10 mg", "daily", False),
+        ("atorvastatin", "40mg", "qhs", False),
+        ("Tylenol (acetaminophen)", None, "prn", True),
     ]
+    assert case.intake_warnings == []
     assert (case.labs[0].value, case.labs[0].unit, case.labs[0].date) == (
         "130",
         "mg/dL",

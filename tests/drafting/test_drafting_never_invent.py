@@ -1,6 +1,9 @@
 """Property: every number-like token (dose, lab value, date, code, identifier) in any draft comes
 from the case, from the fixed template text, or from a documented derivation of case facts (dates
-reformatted, NDC normalized, ICD-10 descriptions, the CPT suggestion computed from minutes)."""
+reformatted, NDC normalized, ICD-10 descriptions, the CPT suggestion computed from minutes, the
+appeal deadline computed from the notice date). The same holds for shorthand: every drug, strength
+and dose the reader puts in a case is written in the text, every drug word in the text reaches the
+case or an "not understood" echo, and drafts made from it invent nothing either."""
 
 from __future__ import annotations
 
@@ -11,13 +14,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.drafting import codes
+from assistant.drafting import clocks, codes
 from assistant.drafting.case import Case
-from assistant.drafting.extract import drug_dictionary
+from assistant.drafting.extract import extract_case
 from assistant.drafting.kinds import KINDS
 from assistant.drafting.kinds.base import fmt_date
 from assistant.drafting.kinds.mtm_note import suggest_cpt
 from assistant.drafting.pipeline import compose, draft_markdown
+from assistant.drafting.vocabulary import curated
 
 TODAY = dt.date(2026, 11, 26)
 TOKEN = re.compile(r"\d+(?:[.,/:\-]\d+)*")
@@ -53,10 +57,12 @@ case_dicts = st.fixed_dictionaries(
             },
         ),
         "insurance": st.fixed_dictionaries(
-            {}, optional={k: opt for k in ("plan", "member_id", "person_code", "bin", "pcn", "group")}
+            {},
+            optional={k: opt for k in ("plan", "member_id", "person_code", "bin", "pcn", "group")}
+            | {"plan_type": st.sampled_from(["part d", "medicaid", "commercial", "other"])},
         ),
         "prescriber": st.fixed_dictionaries(
-            {}, optional={k: opt for k in ("name", "npi", "dea", "phone", "fax", "specialty")}
+            {}, optional={k: opt for k in ("name", "npi", "dea", "phone", "fax", "specialty", "address")}
         ),
         "pharmacist": st.fixed_dictionaries(
             {}, optional={k: opt for k in ("name", "credentials", "npi", "phone")}
@@ -85,7 +91,7 @@ case_dicts = st.fixed_dictionaries(
             optional={
                 "date": dates,
                 "type": st.sampled_from(["CMR", "TMR", "follow-up"]),
-                "modality": opt,
+                "modality": st.sampled_from(["in person", "telephone", "video"]),
                 "minutes": st.integers(0, 200),
                 "new_patient": st.booleans(),
                 "program": opt,
@@ -123,13 +129,23 @@ case_dicts = st.fixed_dictionaries(
                         "drug",
                         "strength",
                         "form",
+                        "route",
                         "sig",
                         "quantity",
+                        "length_of_therapy",
+                        "controlled_schedule",
+                        "expedited_reason",
+                        "contraindications",
+                        "interaction_concerns",
                         "rationale",
                         "alternatives_unsuitable",
                         "risk_if_denied",
                     )
                 },
+                "new_start": st.booleans(),
+                "start_date": dates,
+                "weight_based_dosing": st.booleans(),
+                "exception_type": st.sampled_from(["prior authorization", "step therapy", "tiering"]),
                 "ndc": ndc,
                 "days_supply": st.integers(1, 366),
                 "diagnosis_icd10": icd,
@@ -148,6 +164,9 @@ case_dicts = st.fixed_dictionaries(
                     {},
                     optional={
                         "date": dates,
+                        "received_date": dates,
+                        "appeal_deadline": dates,
+                        "good_cause": opt,
                         "case_number": opt,
                         "reason": opt,
                         "reasons": items({"reason": opt, "response": opt}),
@@ -188,7 +207,21 @@ def _template_tokens() -> set[str]:
 
 TEMPLATE = _template_tokens()
 COUNTERS = {str(i) for i in range(1, MAX_ITEMS + 2)}  # "Problem 2", "topic 3", "(1)" ...
-CONDITIONAL_TEMPLATE = {"11"}  # the "(NDC-11)" label, shown only next to a case NDC
+CONDITIONAL_TEMPLATE = {
+    "11",  # the "(NDC-11)" label, shown only next to a case NDC
+    "99605-99607",  # named when no face-to-face code applies (telephone)
+    "65",  # the CMS form's question for patients over 65
+    # Part D clocks and their citations (assistant/drafting/clocks.py), shown for Part D plans only
+    "42",
+    "423.568",
+    "423.572",
+    "423.582",
+    "423.590",
+    "24",
+    "72",
+    "60",
+    "7",
+}
 
 
 def allowed_tokens(case: Case) -> set[str]:
@@ -201,9 +234,20 @@ def allowed_tokens(case: Case) -> set[str]:
             texts += [hit.code, hit.description]
     if case.request.ndc and codes.ndc_to_11(case.request.ndc):
         texts.append(codes.ndc_to_11(case.request.ndc) or "")
-    cpt = suggest_cpt(case.encounter.minutes, case.encounter.new_patient)
+    cpt = suggest_cpt(case.encounter.minutes, case.encounter.new_patient, case.encounter.modality)
     if cpt:
         texts.append(cpt.text())
+    d = case.request.denial
+    for as_of in {TODAY, case.prepared_date or TODAY}:
+        clock = d and clocks.appeal_clock(
+            plan_type=case.insurance.plan_type,
+            notice_date=d.date,
+            received_date=d.received_date,
+            stated_deadline=d.appeal_deadline,
+            as_of=as_of,
+        )
+        if clock:  # the deadline and presumed receipt are derived from the notice date
+            texts += [fmt_date(clock.deadline), fmt_date(clock.received)]
     found = {t for s in texts for t in TOKEN.findall(s)}
     return found | TEMPLATE | COUNTERS | CONDITIONAL_TEMPLATE
 
@@ -219,7 +263,7 @@ def test_no_draft_contains_a_fact_that_is_not_in_the_case(data: dict) -> None:
         invented = set(TOKEN.findall(text)) - allowed
         assert not invented, f"{kind}: tokens not from the case: {sorted(invented)}"
         low = text.lower()
-        for entry in drug_dictionary():
+        for entry in curated():
             for name in entry.names:
                 if len(name) >= 5 and name not in case_text:
                     assert not re.search(rf"\b{re.escape(name)}\b", low), f"{kind}: drug '{name}' invented"
@@ -228,8 +272,96 @@ def test_no_draft_contains_a_fact_that_is_not_in_the_case(data: dict) -> None:
 def test_template_text_names_no_drug_and_no_identifier() -> None:
     """The fixed template text itself carries no drug names, 10-digit identifiers or NDCs."""
     blob = " ".join(draft_markdown(compose(k, Case(), today=TODAY)) for k in KINDS).lower()
-    for entry in drug_dictionary():
+    for entry in curated():
         for name in entry.names:
             if len(name) >= 5:
                 assert not re.search(rf"\b{re.escape(name)}\b", blob), name
     assert not re.search(r"\d{10}|\d{4,5}-\d{3,4}-\d{1,2}", blob)
+
+
+# ---- shorthand ----------------------------------------------------------------------------------
+
+KNOWN_DRUGS = [
+    "metformin",
+    "metformin ER",
+    "Humalog Mix 75/25",
+    "Humalog",
+    "Synthroid",
+    "levothyroxine",
+    "ASA",
+    "Toprol",
+    "Toprol XL",
+    "metoprolol",
+    "Ozempic",
+    "Lantus",
+    "Tylenol",
+    "lisinopril",
+    "Eliquis",
+    "atorvastatin",
+    "vitamin D3",
+]
+MISSPELLED = ["ozempik", "metforman", "lisinoprill", "atorvastatinn", "synthroyd"]
+dose_text = st.tuples(
+    st.one_of(st.just(""), st.from_regex(r"\A\d{1,4}(\.\d{1,2})?\Z", fullmatch=True)),
+    st.sampled_from(["", " mg", " mcg", " units", "mg"]),
+    st.sampled_from(["", " bid", " daily", " weekly", " qhs", " prn"]),
+).map(lambda t: (" " + t[0] + (t[1] if t[0] else "") + t[2]).rstrip() if (t[0] or t[2]) else "")
+drug_clause = st.tuples(
+    st.sampled_from(["", "failed ", "still on ", "PA for "]),
+    st.one_of(st.sampled_from(KNOWN_DRUGS), st.sampled_from(MISSPELLED)),
+    dose_text,
+).map(lambda t: f"{t[0]}{t[1]}{t[2]}")
+other_clause = st.sampled_from(
+    ["T2DM", "HTN", "A1c 8.7% on 10/2", "A1c 9.1 on 10/2/26", "LDL 130 mg/dL 9/14/26", "Mrs. Lee", "urgent"]
+)
+shorthand = st.lists(st.one_of(drug_clause, drug_clause, other_clause), min_size=1, max_size=6).map(", ".join)
+
+
+def _drug_fields(case: Case) -> list[str]:
+    r = case.request
+    out = [x for m in case.medications for x in (m.name, m.strength, m.sig)]
+    out += [x for t in r.prior_therapies for x in (t.drug, t.dose, t.duration)]
+    out += [r.drug, r.strength, r.sig]
+    return [x for x in out if x]
+
+
+def _written(name: str) -> str:
+    """A drug name without the generic annotation the reader may add in brackets."""
+    return re.sub(r"\s*\([^)]*\)$", "", name)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shorthand)
+def test_shorthand_keeps_the_persons_words_and_loses_nothing(text: str) -> None:
+    case = extract_case(text, today=TODAY)
+    low = text.lower()
+    # every drug, strength and dose in the case is written in the text (a generic only in brackets)
+    for value in _drug_fields(case):
+        assert _written(value).lower() in low, f"{value!r} is not in {text!r}"
+        for token in TOKEN.findall(value):
+            assert token in text, f"{token!r} invented from {text!r}"
+    generics = {e.generic for e in curated()}
+    for value in _drug_fields(case):
+        if m := re.search(r"\(([^)]*)\)$", value):
+            assert m.group(1) in generics, f"annotation {m.group(1)!r} is not a curated US generic"
+    # every drug word reaches the case, or is echoed back as not understood
+    placed = " ".join(_written(x) for x in _drug_fields(case)).lower()
+    echoed = " ".join(case.intake_warnings).lower()
+    for name in KNOWN_DRUGS + MISSPELLED:
+        if re.search(rf"(?<![\w/]){re.escape(name.lower())}(?![\w/])", low):
+            assert name.lower() in placed or name.lower() in echoed, f"{name!r} lost from {text!r}"
+    for name in MISSPELLED:
+        if re.search(rf"\b{name}\b", low):
+            assert f"not understood: {name}" in echoed, f"{name!r} not echoed: {case.intake_warnings}"
+    # the PA's requested drug is not a current medication unless the text says the patient takes it
+    if case.request.drug and "still on" not in low:
+        written = _written(case.request.drug).lower()
+        assert low.count(written) > 1 or all(
+            _written(m.name or "").lower() != written for m in case.medications
+        )
+    # and no draft made from it invents a fact
+    allowed = allowed_tokens(case)
+    for kind in KINDS:
+        out = draft_markdown(compose(kind, case, today=TODAY), notes=False)
+        invented = set(TOKEN.findall(out)) - allowed
+        assert not invented, f"{kind}: tokens not from {text!r}: {sorted(invented)}"

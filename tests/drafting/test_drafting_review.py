@@ -31,15 +31,15 @@ def _case(kind: str):
 def test_lifecycle_edit_request_changes_approve(staffed_store: Store) -> None:
     jdoe, bsmith = who(staffed_store, "jdoe"), who(staffed_store, "bsmith")
     case = _case("pa-packet")
-    case.insurance.member_id = None
+    case.insurance.pcn = None  # a fact the office may complete by hand, so approvable with an override
     # technicians may initiate PAs
     view = service.create_draft(staffed_store, "pa-packet", case, principal=bsmith)
-    assert (view.version, view.status, view.missing) == (1, Status.DRAFT, ["member ID"])
+    assert (view.version, view.status, view.missing) == (1, Status.DRAFT, ["PCN"])
     assert view.patient_ref and view.patient_ref.startswith("pt_")
 
     with pytest.raises(InvalidInput, match="missing required fact.*needs a reason"):
         service.approve(staffed_store, view.draft_id, principal=jdoe)
-    view = service.request_changes(staffed_store, view.draft_id, principal=jdoe, reason="add the member ID")
+    view = service.request_changes(staffed_store, view.draft_id, principal=jdoe, reason="add the PCN")
     assert view.status is Status.CHANGES_REQUESTED
     with pytest.raises(InvalidInput, match="changes requested; it can be approved once it is edited"):
         service.approve(staffed_store, view.draft_id, principal=jdoe)

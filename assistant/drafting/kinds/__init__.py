@@ -21,6 +21,8 @@ KINDS: dict[str, ModuleType] = {
 class Built(BaseModel):
     document: Document
     missing: list[str] = Field(default_factory=list)
+    missing_paths: dict[str, str] = Field(default_factory=dict, description="missing label -> case path")
+    internal: Document | None = Field(default=None, description="Internal worksheet, never sent.")
 
 
 def get_kind(kind: str) -> ModuleType:
@@ -35,4 +37,10 @@ def build_document(kind: str, case: Case, *, prepared: dt.date | None = None) ->
     module = get_kind(kind)
     f = Filler(case, module.REQUIRED, case.prepared_date or prepared or dt.date.today())
     doc = module.build(case, f)
-    return Built(document=doc, missing=f.missing)
+    worksheet = getattr(module, "worksheet", None)
+    return Built(
+        document=doc,
+        missing=f.missing,
+        missing_paths=f.missing_paths,
+        internal=worksheet(f.missing) if worksheet else None,
+    )

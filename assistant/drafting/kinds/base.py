@@ -31,6 +31,7 @@ class Filler:
         self.required = required
         self.prepared = prepared
         self.missing: list[str] = []
+        self.missing_paths: dict[str, str] = {}  # label -> path pattern, to decide what blocks approval
 
     # -- lookup --------------------------------------------------------------------------------
     def raw(self, path: str) -> Any:
@@ -48,9 +49,10 @@ class Filler:
     def is_required(self, path: str) -> bool:
         return self.pattern(path) in self.required
 
-    def mark(self, label: str) -> str:
+    def mark(self, label: str, path: str = "") -> str:
         if label not in self.missing:
             self.missing.append(label)
+            self.missing_paths[label] = self.pattern(path) if path else ""
         return missing_tag(label)
 
     def get(self, path: str, *, label: str | None = None, blank: str = "", suffix: str = "") -> str:
@@ -59,7 +61,7 @@ class Filler:
         if value is None or value == "" or value == []:
             if self.is_required(path):
                 base = label or self.required[self.pattern(path)]
-                return self.mark(base + suffix)
+                return self.mark(base + suffix, path)
             return blank
         if isinstance(value, dt.date):
             return fmt_date(value)
@@ -72,8 +74,12 @@ class Filler:
         if self.raw(path):
             return True
         if self.is_required(path):
-            self.mark(self.required[path])
+            self.mark(self.required[path], path)
         return False
+
+    def need(self, path: str, label: str | None = None) -> str:
+        """Mark a fact missing under its declared path (for facts composed by the kind)."""
+        return self.mark(label or self.required[self.pattern(path)], path)
 
     # -- composed facts ------------------------------------------------------------------------
     def icd(self, path: str) -> str:

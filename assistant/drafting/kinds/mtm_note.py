@@ -1,5 +1,9 @@
 """``mtm-note``: pharmacist SOAP encounter note (JCPP patient care process), with a suggested MTM
-time code for the pharmacist to verify."""
+time code for the pharmacist to verify.
+
+The encounter's modality drives the wording: minutes are "face-to-face" only for an in-person
+encounter, and the face-to-face MTM codes (99605-99607) are suggested as such only then.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from assistant.roles import Action
 KIND = "mtm-note"
 TITLE = "MTM encounter note (SOAP)"
 ACTION = Action.DRAFT_CLINICAL
+RECIPIENT = "record"
 
 REQUIRED: dict[str, str] = {
     "patient.name": "patient name",
@@ -20,7 +25,7 @@ REQUIRED: dict[str, str] = {
     "encounter.date": "encounter date",
     "encounter.type": "encounter type (CMR/TMR/follow-up)",
     "encounter.modality": "modality",
-    "encounter.minutes": "face-to-face minutes",
+    "encounter.minutes": "minutes with the patient",
     "encounter.new_patient": "new or established patient",
     "encounter.follow_up_date": "follow-up date",
     "medications": "medication list",
@@ -37,6 +42,20 @@ REQUIRED: dict[str, str] = {
 }
 
 
+# Missing facts that block approval of the chart note; any other may be completed by hand on the
+# approved note (with an override). The signer comes from the approving pharmacist's staff record.
+BLOCKING = {"patient.name", "patient.dob", "encounter.date", "encounter.modality"}
+SIGNER_PATHS = {"pharmacist.name", "pharmacist.credentials", "pharmacist.npi"}
+SIGNER_NEEDS = ("credentials", "npi")
+
+MINUTES_LABEL = {
+    "in person": "Face-to-face minutes:",
+    "telephone": "Telephone minutes:",
+    "video": "Video (real-time telehealth) minutes:",
+    None: "Minutes with the patient:",
+}
+
+
 class CptSuggestion(BaseModel):
     first_code: str  # 99605 new patient / 99606 established, first 15 minutes
     add_on_units: int  # +99607, each additional 15 minutes
@@ -46,19 +65,61 @@ class CptSuggestion(BaseModel):
         return f"{self.first_code}{add}"
 
 
-def suggest_cpt(minutes: int | None, new_patient: bool | None) -> CptSuggestion | None:
+def suggest_cpt(minutes: int | None, new_patient: bool | None, modality: str | None) -> CptSuggestion | None:
     """Time-based suggestion using the CPT midpoint rule (>= 8 min for the first unit, an add-on unit
-    once 8 or more minutes pass a 15-minute block). Payers differ, so a pharmacist verifies it."""
-    if minutes is None or new_patient is None or minutes < 8:
+    once 8 or more minutes pass a 15-minute block). 99605-99607 describe face-to-face time, so only an
+    in-person encounter (or real-time video, which many payers accept for these codes) gets one, and
+    never a telephone call. Payers differ, so a pharmacist verifies it."""
+    if minutes is None or new_patient is None or minutes < 8 or modality not in ("in person", "video"):
         return None
     extra = max(0, minutes - 15)
     units = (extra + 7) // 15
     return CptSuggestion(first_code="99605" if new_patient else "99606", add_on_units=units)
 
 
+def billing_text(minutes: int | None, new_patient: bool | None, modality: str | None) -> str:
+    """The billing paragraph, worded for the modality the encounter actually had."""
+    label = MINUTES_LABEL[modality].rstrip(":").lower()
+    if modality is None:
+        return "No code suggested until the modality (in person, telephone or video) is recorded."
+    if minutes is None or new_patient is None:
+        return "No code suggested until the minutes and new/established patient status are recorded."
+    if modality == "telephone":
+        return (
+            f"No MTM time code suggested: {minutes} {label}. The MTM codes 99605-99607 are for "
+            "in-person encounters; check how this payer pays for telephone MTM before billing."
+        )
+    if minutes < 8:
+        return f"No time-based code suggested: {minutes} {label} is under the minimum."
+    cpt = suggest_cpt(minutes, new_patient, modality)
+    assert cpt is not None
+    patient_kind = "new" if new_patient else "established"
+    if modality == "video":
+        return (
+            f"Suggested code if this payer accepts real-time video for MTM: {cpt.text()} ({minutes} "
+            f"{label}, {patient_kind} patient), usually with a telehealth modifier and place of service. "
+            "PHARMACIST TO VERIFY: telehealth rules and coverage differ between payers."
+        )
+    return (
+        f"Suggested code: {cpt.text()} ({minutes} {label}, {patient_kind} patient). "
+        "PHARMACIST TO VERIFY: time rules and coverage differ between payers."
+    )
+
+
+def _status(f: Filler, new_patient: bool | None) -> str:
+    if new_patient is None:
+        return f.get("encounter.new_patient")
+    return "new patient" if new_patient else "established patient"
+
+
 def build(case: Case, f: Filler) -> Document:
-    doc = Document(kind=KIND, title=TITLE)
     e = case.encounter
+    doc = Document(
+        kind=KIND,
+        title=TITLE,
+        recipient=RECIPIENT,
+        running_header=f"{f.get('patient.name')}, DOB {f.get('patient.dob')}",
+    )
     doc.h(TITLE, 1)
     doc.fields(
         [
@@ -68,7 +129,8 @@ def build(case: Case, f: Filler) -> Document:
             ("Encounter:", f.get("encounter.type")),
             ("Modality:", f.get("encounter.modality")),
             ("Date of service:", f.get("encounter.date")),
-            ("Face-to-face minutes:", f.get("encounter.minutes")),
+            (MINUTES_LABEL[e.modality], f.get("encounter.minutes")),
+            ("New or established patient:", _status(f, e.new_patient)),
             ("Present:", f.get("encounter.recipient")),
         ]
     )
@@ -104,7 +166,7 @@ def build(case: Case, f: Filler) -> Document:
             )
         doc.table(["Medication", "Directions", "Indication", "Started", "Stopped"], rows)
     else:
-        doc.p(f.mark(REQUIRED["medications"]))
+        doc.p(f.mark(REQUIRED["medications"], "medications"))
     if e.sources:
         doc.p("Medication list sources: " + ", ".join(e.sources))
     if case.labs or case.vitals:
@@ -136,7 +198,7 @@ def build(case: Case, f: Filler) -> Document:
                 ]
             )
     else:
-        doc.p(f.mark(REQUIRED["problems"]))
+        doc.p(f.mark(REQUIRED["problems"], "problems"))
 
     doc.h("P - Plan")
     for i in range(len(case.problems)):
@@ -159,27 +221,16 @@ def build(case: Case, f: Filler) -> Document:
     )
 
     doc.h("Billing (pharmacist to verify)")
-    minutes = f.get("encounter.minutes")
-    status = f.get("encounter.new_patient")
-    cpt = suggest_cpt(e.minutes, e.new_patient)
-    if cpt:
-        patient_kind = "new" if e.new_patient else "established"
-        doc.p(
-            f"Suggested code: {cpt.text()} ({minutes} face-to-face minutes, {patient_kind} patient). "
-            "PHARMACIST TO VERIFY: time rules and coverage differ between payers."
-        )
-    elif e.minutes is not None and e.minutes < 8:
-        doc.p(f"No time-based code suggested: {minutes} face-to-face minutes is under the minimum.")
-    else:
-        doc.p(f"No code suggested until the minutes ({minutes}) and patient status ({status}) are recorded.")
+    doc.p(billing_text(e.minutes, e.new_patient, e.modality))
 
     doc.h("Pharmacist")
-    doc.fields(
-        [
-            ("Name:", f.get("pharmacist.name")),
-            ("Credentials:", f.get("pharmacist.credentials")),
-            ("NPI:", f.get("pharmacist.npi")),
-        ]
+    doc.signature(
+        ["Name: {name}", "Credentials: {credentials}", "NPI: {npi}"],
+        {
+            "name": f.get("pharmacist.name"),
+            "credentials": f.get("pharmacist.credentials"),
+            "npi": f.get("pharmacist.npi"),
+        },
     )
     doc.lines(["Signature: ______________________________", "Date: ______________"])
     return doc
