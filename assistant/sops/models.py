@@ -138,6 +138,8 @@ class SectionSearch(BaseModel):
     query: str
     covered: bool  # False: the SOPs do not seem to cover the question (the abstain decision)
     sections: list[SectionText] = Field(default_factory=list)
+    # the calibrated decision: "tentative" means covered only moderately; hedge and cite the closest
+    decision: Literal["answer", "tentative", "abstain"] = "answer"
 
 
 class IngestReport(BaseModel):

@@ -87,7 +87,12 @@ def search_sections(store: Store, query: str, *, principal: Principal, limit: in
         )
         for h in result.sections[:limit]
     ]
-    return SectionSearch(query=query, covered=not result.abstained and bool(sections), sections=sections)
+    return SectionSearch(
+        query=query,
+        covered=not result.abstained and bool(sections),
+        sections=sections,
+        decision=result.decision if sections else "abstain",
+    )
 
 
 def evaluate_file(settings: Settings, path: Path) -> EvalReport:
