@@ -34,10 +34,6 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file in the data dir."
     )
-    # retrieval
-    abstain_threshold: float = Field(
-        default=0.445, description="Minimum cosine similarity of the closest SOP text to answer."
-    )
     # LLM (optional; without it the offline router answers). Standard OpenAI variable names work.
     openai_api_key: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "RXDESK_OPENAI_API_KEY")

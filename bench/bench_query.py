@@ -1,8 +1,9 @@
 """Warm `ask` latency at ~5,000 chunks (synthetic corpus + the shipped SOPs), real model.
 
 Baseline measured in the same run on the same index: BM25-only search. Reported: p50/p95 of the
-full `ask` path (hybrid retrieval + answer composition), of hybrid search alone, and the ratio to
-the BM25 baseline. Target: warm ask p95 <= 150 ms on this 2-core machine.
+full `ask` path as a technician asks it (clinical triage + hybrid retrieval + the calibrated answer
+decision + answer composition), of hybrid search alone, and the ratio to the BM25 baseline.
+Target (issue 10): warm ask p95 <= 50 ms at ~5,000 chunks on this 2-core machine.
 
 The synthetic index is kept in bench/out/ so later runs skip the embedding (incremental ingest).
 
@@ -55,9 +56,9 @@ def main() -> None:
         if line.strip()
     ]
     retriever = Retriever(index)
-    for q in questions[:5]:  # warm: BM25 build, HNSW load, tokenizer
-        answer_question(retriever, q, "pharmacist")
-    ask_ms = timed(lambda q: answer_question(retriever, q, "pharmacist"), questions)
+    for q in questions[:5]:  # warm: BM25 build, HNSW load, tokenizer, drug dictionary
+        answer_question(retriever, q, "technician")
+    ask_ms = timed(lambda q: answer_question(retriever, q, "technician"), questions)
     hybrid_ms = timed(lambda q: retriever.search(q, "hybrid"), questions)
     bm25_ms = timed(lambda q: retriever.search(q, "bm25"), questions)
     for name, values in (
@@ -70,7 +71,7 @@ def main() -> None:
         )
     print(
         f"ratio ask/bm25: p50 {statistics.median(ask_ms) / statistics.median(bm25_ms):.1f}x, "
-        f"p95 {pct(ask_ms, 95) / pct(bm25_ms, 95):.1f}x   [target: ask p95 <= 150 ms]"
+        f"p95 {pct(ask_ms, 95) / pct(bm25_ms, 95):.1f}x   [target: ask p95 <= 50 ms]"
     )
 
 

@@ -1,8 +1,11 @@
 """Grounded answers without an LLM: condensed steps from the best SOP section(s), each cited.
 
 Every line of an answer is copied (trimmed, never reworded) from a section that is cited with a
-number, so each claim traces to an SOP id and section. When the evidence is weak the answer says the
-SOPs don't cover it (naming the closest SOP). The answer is data; adapters render it.
+number, so each claim traces to an SOP id and section. The retriever's calibrated decision picks the
+outcome: strong evidence answers; moderate evidence gives a "tentative" answer (the single closest
+section, cited, for the reader to check it fits); weak evidence says the SOPs don't cover it, naming
+the closest SOP. A technician's clinical question is handed to the pharmacist before any retrieval.
+The answer is data; adapters render it.
 """
 
 from __future__ import annotations
@@ -111,12 +114,14 @@ def answer_question(retriever: Retriever, question: str, role: AnyRole | str = R
     if is_clinical_question(question) and not can(role_value, Action.ASK_CLINICAL):
         return Answer(question=question, outcome="clinical_handoff", role=role_value)
     result = retriever.search(question, "hybrid", k=5)
-    if result.abstained or not result.sections:
+    if result.decision == "abstain" or not result.sections:
         closest = result.sections[0] if result.sections else None
         return Answer(
             question=question,
             outcome="not_covered",
-            closest=SopRef(sop_id=closest.sop_id, title=closest.title) if closest else None,
+            closest=SopRef(sop_id=closest.sop_id, title=closest.title, section=closest.section)
+            if closest
+            else None,
             role=role_value,
             evidence=result.evidence,
         )
@@ -126,6 +131,8 @@ def answer_question(retriever: Retriever, question: str, role: AnyRole | str = R
         for h in result.sections[:5]
     }
     chosen = _choose_sections(question, result.sections, bodies, idf)
+    if result.decision == "tentative":  # moderate evidence: the single closest section, flagged
+        chosen = chosen[:1]
     passages: list[Passage] = []
     for hit in chosen:
         picked = select_lines(question, bodies[(hit.sop_id, hit.section)], idf)
@@ -150,7 +157,7 @@ def answer_question(retriever: Retriever, question: str, role: AnyRole | str = R
     see_also = [SopRef(sop_id=ref, title=titles[ref]) for ref in referenced if ref in titles]
     return Answer(
         question=question,
-        outcome="answered",
+        outcome="answered" if result.decision == "answer" else "tentative",
         passages=passages,
         see_also=see_also,
         role=role_value,

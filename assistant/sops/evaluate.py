@@ -1,8 +1,21 @@
-"""Retrieval evaluation: our hybrid method against dense-only (LangChain + Chroma) and BM25-only.
+"""Retrieval and answer-decision evaluation: our hybrid method against dense-only and BM25-only.
 
 All three run in the same process over the same index and the same embedding model, so the figures
-compare like with like. Ranking metrics are computed over in-scope questions; abstention accuracy
-is the share of out-of-scope questions (``expected_sop`` null) on which the method abstained.
+compare like with like. Every question first goes through clinical triage (as a technician asks it),
+exactly as ``ask`` does; then each method ranks SOPs and decides to answer, hedge or abstain.
+
+A question line is ``{"question", "expected_sop", "clinical"?}``. ``expected_sop`` is one SOP id, a
+list of acceptable ids, or null (the SOPs do not cover it). ``clinical: true`` marks a clinical-
+judgment question, which must be handed to a pharmacist.
+
+Metrics (in-scope = has an acceptable SOP; out-of-scope = null and not clinical):
+- hit@k, MRR: ranking only, over in-scope questions;
+- answered_correct: in-scope, answered (not hedged, abstained or handed off) and the first citation
+  (the top-ranked SOP) is acceptable; tentative_correct: the same for hedged answers;
+- false_abstain_rate: in-scope questions abstained on or handed off;
+- oos_answered / oos_tentative: out-of-scope questions answered / hedged; abstain_accuracy: share of
+  out-of-scope questions abstained on or handed off;
+- clinical_handoff: share of clinical questions handed to the pharmacist.
 """
 
 from __future__ import annotations
@@ -17,13 +30,24 @@ from pydantic import BaseModel, Field, ValidationError
 from assistant.errors import InvalidInput
 from assistant.sops.index import COLLECTION
 from assistant.sops.search import DENSE_ONLY_THRESHOLD, Retriever
+from assistant.sops.triage import triage
 
 METHODS = ("hybrid", "dense", "bm25")
+CURVE_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 class EvalQuestion(BaseModel):
     question: str = Field(min_length=1)
-    expected_sop: str | None
+    expected_sop: str | list[str] | None
+    clinical: bool = False
+
+    @property
+    def acceptable(self) -> list[str]:
+        if self.expected_sop is None:
+            return []
+        if isinstance(self.expected_sop, str):
+            return [self.expected_sop]
+        return list(self.expected_sop)
 
 
 class MethodScores(BaseModel):
@@ -31,8 +55,14 @@ class MethodScores(BaseModel):
     hit_at_3: float = Field(serialization_alias="hit@3")
     hit_at_5: float = Field(serialization_alias="hit@5")
     mrr: float
-    abstain_accuracy: float
+    answered_correct: float
+    answered_wrong: float
+    tentative_correct: float
     false_abstain_rate: float
+    abstain_accuracy: float
+    oos_answered: float
+    oos_tentative: float
+    clinical_handoff: float
     answered_correct_at_3: float
     p50_ms: float
     p95_ms: float
@@ -40,16 +70,46 @@ class MethodScores(BaseModel):
 
 class QuestionResult(BaseModel):
     question: str
-    expected_sop: str | None
+    expected_sop: str | list[str] | None
+    clinical: bool = False
+    handed_off: bool = False
     ranked: dict[str, list[str]]
     abstained: dict[str, bool]
+    decision: dict[str, str] = Field(default_factory=dict)
+    confidence: float = 0.0  # hybrid's calibrated probability
+
+    @property
+    def acceptable(self) -> list[str]:
+        return EvalQuestion(question=self.question, expected_sop=self.expected_sop).acceptable
+
+    @property
+    def in_scope(self) -> bool:
+        return bool(self.acceptable)
+
+    @property
+    def out_of_scope(self) -> bool:
+        return not self.acceptable and not self.clinical
+
+    def top_correct(self, method: str) -> bool:
+        ranked = self.ranked.get(method, [])
+        return bool(ranked) and ranked[0] in self.acceptable
+
+
+class CurvePoint(BaseModel):
+    threshold: float
+    answered_correct: float
+    answered_wrong: float
+    oos_answered: float
 
 
 class EvalReport(BaseModel):
     questions_total: int
     in_scope: int
     out_of_scope: int
+    clinical: int = 0
     methods: dict[str, MethodScores]
+    operating_point: dict[str, float] = Field(default_factory=dict)
+    curve: list[CurvePoint] = Field(default_factory=list)
     questions: list[QuestionResult]
 
     def to_json(self) -> dict[str, Any]:
@@ -66,7 +126,9 @@ def load_questions(path: Path) -> list[EvalQuestion]:
         try:
             out.append(EvalQuestion.model_validate(json.loads(line)))
         except (json.JSONDecodeError, ValidationError) as exc:
-            raise InvalidInput(f'{path.name} line {n}: expected {{"question", "expected_sop"}}') from exc
+            raise InvalidInput(
+                f'{path.name} line {n}: expected {{"question", "expected_sop": id | [ids] | null, "clinical"?}}'
+            ) from exc
     if not out:
         raise InvalidInput(f"{path.name}: no questions")
     return out
@@ -108,13 +170,98 @@ class _LangChainDense:
         return ranked, best_sim < DENSE_ONLY_THRESHOLD
 
 
+def _ratio(n: int, d: int) -> float:
+    return round(n / d, 4) if d else 0.0
+
+
+def score_method(results: list[QuestionResult], method: str, timings: list[float]) -> MethodScores:
+    in_scope = [r for r in results if r.in_scope]
+    out_scope = [r for r in results if r.out_of_scope]
+    clinical = [r for r in results if r.clinical]
+
+    def rank_of(r: QuestionResult) -> int | None:
+        for i, sop in enumerate(r.ranked[method]):
+            if sop in r.acceptable:
+                return i
+        return None
+
+    ranks = [rank_of(r) for r in in_scope]
+
+    def hit(k: int) -> float:
+        return _ratio(sum(1 for x in ranks if x is not None and x < k), len(in_scope))
+
+    def said(r: QuestionResult, what: str) -> bool:
+        return not r.handed_off and r.decision[method] == what
+
+    n_in = len(in_scope)
+    return MethodScores(
+        hit_at_1=hit(1),
+        hit_at_3=hit(3),
+        hit_at_5=hit(5),
+        mrr=round(sum(1.0 / (x + 1) for x in ranks if x is not None) / n_in, 4) if n_in else 0.0,
+        answered_correct=_ratio(sum(said(r, "answer") and r.top_correct(method) for r in in_scope), n_in),
+        answered_wrong=_ratio(sum(said(r, "answer") and not r.top_correct(method) for r in in_scope), n_in),
+        tentative_correct=_ratio(sum(said(r, "tentative") and r.top_correct(method) for r in in_scope), n_in),
+        false_abstain_rate=_ratio(
+            sum(r.handed_off or r.decision[method] == "abstain" for r in in_scope), n_in
+        ),
+        abstain_accuracy=_ratio(
+            sum(r.handed_off or r.decision[method] == "abstain" for r in out_scope), len(out_scope)
+        ),
+        oos_answered=_ratio(sum(said(r, "answer") for r in out_scope), len(out_scope)),
+        oos_tentative=_ratio(sum(said(r, "tentative") for r in out_scope), len(out_scope)),
+        clinical_handoff=_ratio(sum(r.handed_off for r in clinical), len(clinical)),
+        answered_correct_at_3=_ratio(
+            sum(x is not None and x < 3 and said(r, "answer") for r, x in zip(in_scope, ranks, strict=True)),
+            n_in,
+        ),
+        p50_ms=_percentile(timings, 50),
+        p95_ms=_percentile(timings, 95),
+    )
+
+
+def trade_off_curve(
+    results: list[QuestionResult], thresholds: tuple[float, ...] = CURVE_THRESHOLDS
+) -> list[CurvePoint]:
+    """Hybrid's answered-correctly vs out-of-scope-answered as the answer threshold moves."""
+    in_scope = [r for r in results if r.in_scope]
+    out_scope = [r for r in results if r.out_of_scope]
+    points = []
+    for t in thresholds:
+
+        def answers(r: QuestionResult, t: float = t) -> bool:
+            return not r.handed_off and r.confidence >= t
+
+        points.append(
+            CurvePoint(
+                threshold=t,
+                answered_correct=_ratio(
+                    sum(answers(r) and r.top_correct("hybrid") for r in in_scope), len(in_scope)
+                ),
+                answered_wrong=_ratio(
+                    sum(answers(r) and not r.top_correct("hybrid") for r in in_scope), len(in_scope)
+                ),
+                oos_answered=_ratio(sum(answers(r) for r in out_scope), len(out_scope)),
+            )
+        )
+    return points
+
+
 def evaluate(retriever: Retriever, questions: list[EvalQuestion], *, warmup: int = 3) -> EvalReport:
     dense = _LangChainDense(retriever)
-    for q in questions[:warmup]:  # warm caches (tokenizer, BM25 build, HNSW load)
+    for q in questions[:warmup]:  # warm caches (tokenizer, BM25 build, HNSW load, drug dictionary)
         retriever.search(q.question)
         dense.search(q.question)
+        triage(q.question)
     results = [
-        QuestionResult(question=q.question, expected_sop=q.expected_sop, ranked={}, abstained={})
+        QuestionResult(
+            question=q.question,
+            expected_sop=q.expected_sop,
+            clinical=q.clinical,
+            handed_off=triage(q.question).clinical,
+            ranked={},
+            abstained={},
+        )
         for q in questions
     ]
     timings: dict[str, list[float]] = {m: [] for m in METHODS}
@@ -123,40 +270,24 @@ def evaluate(retriever: Retriever, questions: list[EvalQuestion], *, warmup: int
             started = time.perf_counter()
             if method == "dense":
                 ranked, abstained = dense.search(q.question)
+                decision = "abstain" if abstained else "answer"
             else:
                 found = retriever.search(q.question, method)  # type: ignore[arg-type]
-                ranked, abstained = found.ranked_sop_ids(), found.abstained
+                ranked, decision = found.ranked_sop_ids(), found.decision
+                if method == "hybrid":
+                    res.confidence = found.confidence
             timings[method].append((time.perf_counter() - started) * 1000)
             res.ranked[method] = ranked[:10]
-            res.abstained[method] = abstained
-    in_scope = [r for r in results if r.expected_sop]
-    out_scope = [r for r in results if not r.expected_sop]
-    methods: dict[str, MethodScores] = {}
-    for m in METHODS:
-
-        def hit(r: QuestionResult, k: int, m: str = m) -> bool:
-            return r.expected_sop in r.ranked[m][:k]
-
-        rr = [
-            1.0 / (r.ranked[m].index(r.expected_sop) + 1) if r.expected_sop in r.ranked[m] else 0.0
-            for r in in_scope
-        ]
-        n_in = max(len(in_scope), 1)
-        methods[m] = MethodScores(
-            hit_at_1=round(sum(hit(r, 1) for r in in_scope) / n_in, 4),
-            hit_at_3=round(sum(hit(r, 3) for r in in_scope) / n_in, 4),
-            hit_at_5=round(sum(hit(r, 5) for r in in_scope) / n_in, 4),
-            mrr=round(sum(rr) / n_in, 4),
-            abstain_accuracy=round(sum(r.abstained[m] for r in out_scope) / max(len(out_scope), 1), 4),
-            false_abstain_rate=round(sum(r.abstained[m] for r in in_scope) / n_in, 4),
-            answered_correct_at_3=round(sum(hit(r, 3) and not r.abstained[m] for r in in_scope) / n_in, 4),
-            p50_ms=_percentile(timings[m], 50),
-            p95_ms=_percentile(timings[m], 95),
-        )
+            res.decision[method] = decision
+            res.abstained[method] = decision == "abstain"
+    model = retriever.decision
     return EvalReport(
         questions_total=len(results),
-        in_scope=len(in_scope),
-        out_of_scope=len(out_scope),
-        methods=methods,
+        in_scope=sum(r.in_scope for r in results),
+        out_of_scope=sum(r.out_of_scope for r in results),
+        clinical=sum(r.clinical for r in results),
+        methods={m: score_method(results, m, timings[m]) for m in METHODS},
+        operating_point={"answer": model.answer_threshold, "tentative": model.tentative_threshold},
+        curve=trade_off_curve(results),
         questions=results,
     )

@@ -34,8 +34,13 @@ class SearchResult(BaseModel):
     query: str
     method: str
     sections: list[SectionHit]
-    evidence: float
-    abstained: bool
+    evidence: float  # hybrid: the decision model's probability; baselines: their single signal
+    abstained: bool  # decision == "abstain"
+    # answer: cite the top section; tentative: show the closest section with its citation and ask the
+    # reader to check it covers their case; abstain: the SOPs don't cover it
+    decision: Literal["answer", "tentative", "abstain"] = "abstain"
+    confidence: float = 0.0  # calibrated probability that answering with the top SOP is right
+    features: dict[str, float] = Field(default_factory=dict)
     elapsed_ms: float = 0.0
 
     def ranked_sop_ids(self) -> list[str]:
@@ -133,6 +138,8 @@ class SectionSearch(BaseModel):
     query: str
     covered: bool  # False: the SOPs do not seem to cover the question (the abstain decision)
     sections: list[SectionText] = Field(default_factory=list)
+    # the calibrated decision: "tentative" means covered only moderately; hedge and cite the closest
+    decision: Literal["answer", "tentative", "abstain"] = "answer"
 
 
 class IngestReport(BaseModel):

@@ -1,19 +1,16 @@
 """Hybrid retrieval over the SOP index: dense (Chroma) + BM25, reciprocal rank fusion, by section.
 
-Also decides whether the evidence is strong enough to answer. Rank-fusion scores are relative and
-cannot tell "best of a bad lot" from a real match, so the decision uses absolute signals: the cosine
-similarity of the closest chunk to the (abbreviation-expanded) question must reach the threshold, and
-at least one of the top three sections must contain some of the question's vocabulary (a lexical
-veto against semantically-near but unrelated text).
+It also measures how good the evidence is and decides whether to answer, hedge ("tentative": closest
+SOP shown with its citation) or abstain. That decision is a calibrated logistic model over several
+signals (see assistant/sops/decision.py for the why): a single cosine cut-off could not tell "best of
+a bad lot" from a real match once the manual had 38 SOPs with overlapping topics.
 
-A blend that leaned on lexical coverage scored better on the tuning questions but fell apart on the
-held-out set (knowledge/eval/holdout.jsonl, written without seeing the tuning set): long,
-conversational questions share few words with the SOP text. Cosine similarity generalized; see
-bench/README.md for both sets' figures.
+The dense-only and BM25-only baselines (evaluation only) keep their single-signal cut-offs.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from typing import Literal
@@ -21,31 +18,30 @@ from typing import Literal
 import numpy as np
 
 from assistant.sops.bm25 import BM25Index
+from assistant.sops.chunking import _blocks
+from assistant.sops.decision import DecisionModel, load_decision_model
 from assistant.sops.index import SopIndex
 from assistant.sops.models import Chunk, SearchResult, SectionHit
-from assistant.sops.text import content_terms, expand_abbreviations
+from assistant.sops.text import content_terms, expand_abbreviations, load_vocabulary, raw_tokens, stem
 
 Method = Literal["hybrid", "dense", "bm25"]
 # Fusion: a small RRF constant rewards agreement near the top of both lists; the lexical list gets
 # the larger weight because MiniLM is weak on drug names and reject codes (see bench/README.md).
 RRF_K = 10
 LEXICAL_WEIGHT = 1.0
-DENSE_WEIGHT = 0.5
+DENSE_WEIGHT = 0.3
 CANDIDATES = 40
-# Answer only when the closest chunk's cosine similarity >= threshold (Settings.abstain_threshold;
-# 0.445 sits midway between the nearest in- and out-of-scope tuning questions) and one of the top
-# three sections covers >= MIN_COVERAGE of the question's IDF-weighted terms.
-DEFAULT_THRESHOLD = 0.445
-MIN_COVERAGE = 0.2
 
 
 class Retriever:
-    def __init__(self, index: SopIndex, abstain_threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, index: SopIndex, decision: DecisionModel | None = None) -> None:
         self.index = index
-        self.threshold = abstain_threshold
+        self.decision = decision or load_decision_model()
         self._chunks: list[Chunk] = []
         self._bm25: BM25Index | None = None
         self._section_terms: dict[tuple[str, str], set[str]] = {}
+        self._sop_terms: dict[str, set[str]] = {}
+        self._terms_memo: tuple[str | None, set[str]] = (None, set())
         self._id_to_pos: dict[str, int] = {}
         self._by_section: dict[tuple[str, str], list[Chunk]] = {}
         self._built_for: int | None = None
@@ -61,10 +57,15 @@ class Retriever:
         for c in self._chunks:
             terms[(c.sop_id, c.section)].update(content_terms(expand_abbreviations(c.text)))
         self._section_terms = dict(terms)
+        sop_terms: dict[str, set[str]] = defaultdict(set)
+        for (sop_id, _), section_terms in self._section_terms.items():
+            sop_terms[sop_id] |= section_terms
+        self._sop_terms = dict(sop_terms)
         by_section: dict[tuple[str, str], list[Chunk]] = defaultdict(list)
         for c in sorted(self._chunks, key=lambda c: (c.source, c.ordinal)):
             by_section[(c.sop_id, c.section)].append(c)
         self._by_section = dict(by_section)
+        self._terms_memo = (None, set())
         self._built_for = id(self.index.manifest)
 
     def section_chunks(self, sop_id: str, section: str) -> list[Chunk]:
@@ -92,7 +93,8 @@ class Retriever:
         if not self._chunks:
             return [], {}
         vector = self.index.embedding.embed_query(expand_abbreviations(query))
-        n = min(CANDIDATES + 10, self.index.collection.count())
+        # the manifest's chunk count, not collection.count(): that call costs ~8 ms per query
+        n = min(CANDIDATES + 10, len(self._chunks))
         if n == 0:
             return [], {}
         res = self.index.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
@@ -106,16 +108,49 @@ class Retriever:
             sims[pos] = 1.0 - float(dist)
         return ranking[:CANDIDATES], sims
 
-    def coverage(self, query: str, sop_id: str, section: str) -> float:
-        """IDF-weighted share of the question's terms found in the section (0..1)."""
+    def question_terms(self, query: str) -> set[str]:
+        """The question's index terms, with shorthand replaced by its long form when the shorthand
+        itself never occurs in the SOPs ("pt" -> "patient"), so it neither counts as missing evidence
+        nor as an unknown word."""
+        if self._terms_memo[0] == query:  # asked ~20 times per search (coverage of each section)
+            return self._terms_memo[1]
         bm25 = self.bm25
         terms = set(bm25.query_terms(query))
+        vocabulary = load_vocabulary()
+        for token in set(raw_tokens(query)):
+            extra = vocabulary.additions(token)
+            if not extra:
+                continue
+            own = stem(token)
+            if own not in bm25.postings:
+                terms.discard(own)
+                terms.update(bm25.query_terms(" ".join(extra)))
+        self._terms_memo = (query, terms)
+        return terms
+
+    def coverage(self, query: str, sop_id: str, section: str | None = None) -> float:
+        """IDF-weighted share of the question's terms found in the section, or the whole SOP (0..1)."""
+        bm25 = self.bm25
+        terms = self.question_terms(query)
         if not terms:
             return 0.0
-        have = self._section_terms.get((sop_id, section), set())
+        if section is None:
+            have = self._sop_terms.get(sop_id, set())
+        else:
+            have = self._section_terms.get((sop_id, section), set())
         total = sum(bm25.term_idf(t) for t in terms)
         found = sum(bm25.term_idf(t) for t in terms if t in have)
         return found / total if total else 0.0
+
+    def _unknown_share(self, query: str) -> float:
+        """IDF-weighted share of the question's terms that appear nowhere in the manual."""
+        bm25 = self.bm25
+        terms = self.question_terms(query)
+        if not terms:
+            return 1.0
+        total = sum(bm25.term_idf(t) for t in terms)
+        unknown = sum(bm25.term_idf(t) for t in terms if t not in bm25.postings)
+        return unknown / total if total else 1.0
 
     # -- public -----------------------------------------------------------------------------
     def search(self, query: str, method: Method = "hybrid", k: int = 5) -> SearchResult:
@@ -123,13 +158,16 @@ class Retriever:
         self._ensure_built()
         fused: dict[int, float] = defaultdict(float)
         sims: dict[int, float] = {}
+        bm25_ranking: list[int] = []
+        bm25_scores: np.ndarray | None = None
+        dense_ranking: list[int] = []
         if method in ("hybrid", "bm25"):
-            ranking, _ = self._bm25_ranking(query)
-            for rank, pos in enumerate(ranking):
+            bm25_ranking, bm25_scores = self._bm25_ranking(query)
+            for rank, pos in enumerate(bm25_ranking):
                 fused[pos] += LEXICAL_WEIGHT / (RRF_K + rank + 1)
         if method in ("hybrid", "dense"):
-            ranking, sims = self._dense_ranking(query)
-            for rank, pos in enumerate(ranking):
+            dense_ranking, sims = self._dense_ranking(query)
+            for rank, pos in enumerate(dense_ranking):
                 fused[pos] += DENSE_WEIGHT / (RRF_K + rank + 1)
         by_section: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
         for pos, score in fused.items():
@@ -154,23 +192,107 @@ class Retriever:
                     coverage=self.coverage(query, sop_id, section),
                 )
             )
+        features: dict[str, float] = {}
+        probability = 0.0
         best_similarity = max(sims.values(), default=0.0)
-        if method == "bm25":  # the lexical baseline has only coverage to go on
-            evidence = sections[0].coverage if sections else 0.0
-            abstained = evidence < BM25_ONLY_THRESHOLD
-        else:
+        if not sections:
+            decision = "abstain"
+            evidence = 0.0
+        elif method == "bm25":  # the lexical baseline has only coverage to go on
+            evidence = sections[0].coverage
+            decision = "abstain" if evidence < BM25_ONLY_THRESHOLD else "answer"
+        elif method == "dense":
             evidence = best_similarity
-            covered = max((s.coverage for s in sections[:3]), default=0.0)
-            threshold = self.threshold if method == "hybrid" else DENSE_ONLY_THRESHOLD
-            abstained = evidence < threshold or (method == "hybrid" and covered < MIN_COVERAGE)
+            decision = "abstain" if evidence < DENSE_ONLY_THRESHOLD else "answer"
+        else:
+            features = self._features(query, sections, fused, sims, bm25_ranking, bm25_scores, dense_ranking)
+            probability = self.decision.probability(features)
+            decision = self.decision.decide(probability)
+            evidence = probability
         return SearchResult(
             query=query,
             method=method,
             sections=sections[: k * 3],
             evidence=round(evidence, 4),
-            abstained=abstained or not sections,
+            abstained=decision == "abstain",
+            decision=decision,
+            confidence=round(probability, 4),
+            features={n: round(v, 5) for n, v in features.items()},
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
+
+    def _sop_order(self, ranking: list[int]) -> list[str]:
+        seen: dict[str, None] = {}
+        for pos in ranking:
+            seen.setdefault(self._chunks[pos].sop_id, None)
+        return list(seen)
+
+    def _features(
+        self,
+        query: str,
+        sections: list[SectionHit],
+        fused: dict[int, float],
+        sims: dict[int, float],
+        bm25_ranking: list[int],
+        bm25_scores: np.ndarray | None,
+        dense_ranking: list[int],
+    ) -> dict[str, float]:
+        """The evidence signals the decision model weighs (names in decision.FEATURES)."""
+        top = sections[0]
+        top_sop = top.sop_id
+        sop_fused: dict[str, float] = defaultdict(float)
+        sop_cos: dict[str, float] = defaultdict(float)
+        for pos, score in fused.items():
+            sop = self._chunks[pos].sop_id
+            sop_fused[sop] = max(sop_fused[sop], score)
+        for pos, sim in sims.items():
+            sop = self._chunks[pos].sop_id
+            sop_cos[sop] = max(sop_cos[sop], sim)
+        others_fused = [v for s, v in sop_fused.items() if s != top_sop]
+        others_cos = [v for s, v in sop_cos.items() if s != top_sop]
+        top_fused = sop_fused[top_sop] or 1.0
+        dense_sops = self._sop_order(dense_ranking)
+        bm25_sops = self._sop_order(bm25_ranking)
+        bm25 = self.bm25
+        q_terms = self.question_terms(query)
+        perfect = sum(bm25.term_idf(t) for t in q_terms) or 1.0  # every term once, in an average-length chunk
+        top_bm25 = 0.0
+        if bm25_scores is not None and len(bm25_scores):
+            top_bm25 = max(
+                (float(bm25_scores[p]) for p in bm25_ranking if self._chunks[p].sop_id == top_sop),
+                default=0.0,
+            )
+        return {
+            "best_cosine": max(sims.values(), default=0.0),
+            "top_sop_cosine": sop_cos.get(top_sop, 0.0),
+            "cosine_margin": sop_cos.get(top_sop, 0.0) - max(others_cos, default=0.0),
+            "bm25_norm": min(top_bm25 / perfect, 1.5),
+            "coverage_section": top.coverage,
+            "coverage_sop": self.coverage(query, top_sop),
+            "unknown_share": self._unknown_share(query),
+            "agree_top": float(bool(dense_sops) and bool(bm25_sops) and dense_sops[0] == bm25_sops[0]),
+            "dense_rr": 1.0 / (dense_sops.index(top_sop) + 1) if top_sop in dense_sops else 0.0,
+            "bm25_rr": 1.0 / (bm25_sops.index(top_sop) + 1) if top_sop in bm25_sops else 0.0,
+            "fused_margin": (top_fused - max(others_fused, default=0.0)) / top_fused,
+            "log_terms": math.log1p(len(q_terms)),
+            "coverage_block": self._block_coverage(q_terms, [s for s in sections[:5] if s.sop_id == top_sop]),
+        }
+
+    def _block_coverage(self, q_terms: set[str], hits: list[SectionHit]) -> float:
+        """Best IDF-weighted share of the question's terms found in one step/paragraph (with its
+        section heading) of the top SOP: does a single instruction answer the question?"""
+        bm25 = self.bm25
+        total = sum(bm25.term_idf(t) for t in q_terms)
+        if not total:
+            return 0.0
+        best = 0.0
+        for hit in hits:
+            heading = set(content_terms(expand_abbreviations(f"{hit.title} {hit.section}")))
+            for chunk in self.section_chunks(hit.sop_id, hit.section) or hit.chunks:
+                for block in _blocks(chunk.body):
+                    have = heading | set(content_terms(expand_abbreviations(block)))
+                    best = max(best, sum(bm25.term_idf(t) for t in q_terms if t in have) / total)
+        return best
 
 
 # Thresholds of the single-signal baselines (evaluation only), calibrated the same way as ours: the

@@ -24,13 +24,13 @@ def index_dir(settings: Settings) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _retriever(path: str, threshold: float) -> Retriever:
-    return Retriever(SopIndex(Path(path)), abstain_threshold=threshold)
+def _retriever(path: str) -> Retriever:
+    return Retriever(SopIndex(Path(path)))
 
 
 def retriever_for(settings: Settings) -> Retriever:
     """One warm retriever per data dir and process (the chat and Slack app reuse it)."""
-    return _retriever(str(index_dir(settings).resolve()), settings.abstain_threshold)
+    return _retriever(str(index_dir(settings).resolve()))
 
 
 @guarded(Action.INGEST_SOPS, "sops.ingest")
@@ -87,7 +87,12 @@ def search_sections(store: Store, query: str, *, principal: Principal, limit: in
         )
         for h in result.sections[:limit]
     ]
-    return SectionSearch(query=query, covered=not result.abstained and bool(sections), sections=sections)
+    return SectionSearch(
+        query=query,
+        covered=not result.abstained and bool(sections),
+        sections=sections,
+        decision=result.decision if sections else "abstain",
+    )
 
 
 def evaluate_file(settings: Settings, path: Path) -> EvalReport:

@@ -1,16 +1,24 @@
 """Text normalization shared by lexical search and answer composition.
 
-Lower-casing, tokenizing, stop words, Snowball stemming, and the pharmacy abbreviation list used to
-expand queries (and chunk text for the lexical index) so "PA" meets "prior authorization".
+Lower-casing, tokenizing, stop words, Snowball stemming, and the technician vocabulary
+(knowledge/vocabulary/technician_terms.yaml: abbreviations, phrase synonyms, misspellings) used to
+expand questions *and* chunk text for the lexical index, so "PA" meets "prior authorization" and an
+SOP that says "refrigerator" meets a question about the "fridge".
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import snowballstemmer
+import yaml
+
+from assistant.config import REPO_ROOT
+from assistant.errors import InvalidInput
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 
@@ -183,89 +191,6 @@ STOPWORDS = frozenset(
     ]
 )
 
-# Pharmacy shorthand a technician types -> the words our SOPs use.
-ABBREVIATIONS: dict[str, str] = {
-    "pa": "prior authorization",
-    "pas": "prior authorizations",
-    "epa": "electronic prior authorization",
-    "cmm": "covermymeds prior authorization",
-    "cii": "schedule ii controlled substance",
-    "c2": "schedule ii controlled substance",
-    "c-ii": "schedule ii controlled substance",
-    "ciii": "schedule iii controlled substance",
-    "civ": "schedule iv controlled substance",
-    "cv": "schedule v controlled substance",
-    "cs": "controlled substance",
-    "dea": "drug enforcement administration dea",
-    "dur": "drug utilization review",
-    "pic": "pharmacist in charge",
-    "rph": "pharmacist",
-    "tech": "technician",
-    "techs": "technicians",
-    "cpht": "certified pharmacy technician ptcb",
-    "mtm": "medication therapy management",
-    "cmr": "comprehensive medication review",
-    "tmr": "targeted medication review",
-    "map": "medication action plan",
-    "pml": "personal medication list",
-    "rts": "return to stock",
-    "vis": "vaccine information statement",
-    "iis": "immunization information system registry",
-    "phi": "protected health information privacy",
-    "hipaa": "hipaa privacy",
-    "dob": "date of birth",
-    "rx": "prescription",
-    "rxs": "prescriptions",
-    "erx": "electronic prescription",
-    "escript": "e-rx electronic prescription",
-    "escripts": "e-rx electronic prescriptions",
-    "otc": "over the counter",
-    "pse": "pseudoephedrine",
-    "cmea": "combat methamphetamine epidemic act pseudoephedrine",
-    "ndc": "national drug code",
-    "npi": "national provider identifier",
-    "bin": "bank identification number insurance",
-    "pcn": "processor control number insurance",
-    "pbm": "pharmacy benefit manager",
-    "tpl": "third party",
-    "ins": "insurance",
-    "pt": "patient",
-    "pts": "patients",
-    "md": "prescriber doctor",
-    "dr": "doctor prescriber",
-    "doc": "doctor prescriber",
-    "temp": "temperature",
-    "temps": "temperatures",
-    "fridge": "refrigerator",
-    "bud": "beyond use date",
-    "pec": "primary engineering control hood",
-    "csos": "controlled substance ordering system",
-    "poa": "power of attorney",
-    "ce": "continuing education",
-    "bls": "basic life support",
-    "cpr": "basic life support",
-    "ltc": "long term care",
-    "sig": "directions",
-    "qty": "quantity",
-    "ds": "days supply",
-    "tx": "treatment",
-    "dx": "diagnosis",
-    "hx": "history",
-    "f/u": "follow up",
-    "fu": "follow up",
-    "vm": "voicemail",
-    "id": "identification",
-    "abn": "advance beneficiary notice",
-    "mr": "not on formulary",
-    "nf": "not on formulary",
-    "rtc": "return to clinic",
-    "ptcb": "pharmacy technician certification board",
-    "osha": "occupational safety",
-    "fwa": "fraud waste abuse",
-    "ppe": "personal protective equipment garb",
-    "usp": "usp compounding",
-}
-
 # A Snowball stemmer keeps its working state on the instance, so one shared by threads corrupts
 # words (the Slack app answers on several threads): one stemmer per thread.
 _local = threading.local()
@@ -295,11 +220,91 @@ def content_terms(text: str) -> list[str]:
     return [stem(t) for t in raw_tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
 
 
-def expand_abbreviations(text: str) -> str:
-    """Append the long forms of any abbreviations found (the original words stay)."""
-    extra = []
-    for tok in set(raw_tokens(text)):
-        long_form = ABBREVIATIONS.get(tok)
-        if long_form:
-            extra.append(long_form)
-    return text if not extra else f"{text} ({'; '.join(sorted(extra))})"
+VOCABULARY_FILE = REPO_ROOT / "knowledge" / "vocabulary" / "technician_terms.yaml"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The technician vocabulary, ready to apply: single words by lookup, phrases by one regex."""
+
+    words: dict[str, tuple[str, ...]]  # token -> what to add (long forms, canonical synonyms)
+    phrases: dict[str, tuple[str, ...]]  # multi-word or punctuated variant -> what to add
+    phrase_re: re.Pattern[str] | None
+    triage_substances: tuple[str, ...]
+
+    def additions(self, text: str) -> list[str]:
+        """Long forms and canonical words for the shorthand found in ``text`` (sorted, unique)."""
+        extra: set[str] = set()
+        for tok in set(raw_tokens(text)):
+            extra.update(self.words.get(tok, ()))
+        if self.phrase_re is not None:
+            for m in self.phrase_re.finditer(text.lower().replace("’", "'")):
+                extra.update(self.phrases[m.group(1)])
+        return sorted(extra)
+
+
+def _is_word(key: str) -> bool:
+    return bool(_TOKEN.fullmatch(key))
+
+
+def _build_vocabulary(data: object, source: str) -> Vocabulary:
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: expected a mapping with abbreviations, synonyms, misspellings")
+    words: dict[str, set[str]] = {}
+    phrases: dict[str, set[str]] = {}
+
+    def add(variant: str, meaning: str) -> None:
+        variant, meaning = variant.strip().lower(), meaning.strip().lower()
+        if not variant or not meaning or variant == meaning:
+            return
+        if _is_word(variant):
+            words.setdefault(variant, set()).add(meaning)
+        else:
+            phrases.setdefault(variant, set()).add(meaning)
+
+    try:
+        for key, long_form in (data.get("abbreviations") or {}).items():
+            add(str(key), str(long_form))
+        for wrong, right in (data.get("misspellings") or {}).items():
+            add(str(wrong), str(right))
+        for group in data.get("synonyms") or []:
+            members = [str(m) for m in group]
+            for member in members[1:]:
+                add(member, members[0])
+        substances = tuple(str(s).strip().lower() for s in data.get("triage_substances") or [])
+    except (AttributeError, TypeError) as exc:
+        raise InvalidInput(f"{source}: malformed vocabulary ({exc})") from exc
+    # a corrected spelling brings its own expansion too ("insurence" -> "insurance")
+    for meanings in words.values():
+        for meaning in list(meanings):
+            meanings.update(words.get(meaning, ()))
+    phrase_re = None
+    if phrases:
+        alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+        phrase_re = re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])")
+    return Vocabulary(
+        words={k: tuple(sorted(v)) for k, v in words.items()},
+        phrases={k: tuple(sorted(v)) for k, v in phrases.items()},
+        phrase_re=phrase_re,
+        triage_substances=substances,
+    )
+
+
+@lru_cache(maxsize=4)
+def load_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"technician vocabulary not readable: {path} ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"technician vocabulary is not valid YAML: {path}") from exc
+    return _build_vocabulary(data, path.name)
+
+
+def expand_abbreviations(text: str, vocabulary: Vocabulary | None = None) -> str:
+    """Append the long forms of shorthand, synonyms and misspellings found (the original words stay).
+
+    Applied to questions and to chunk text alike, so both sides of retrieval meet in the SOPs' words.
+    """
+    extra = (vocabulary or load_vocabulary()).additions(text)
+    return text if not extra else f"{text} ({'; '.join(extra)})"

@@ -161,7 +161,8 @@ def test_technician_clinical_question_is_handed_off_before_any_model_call(
 
 def test_the_model_can_hand_off_too(chat_as, fake_llm: FakeOpenAI) -> None:
     fake_llm.script = [tool("hand_off_to_pharmacist", summary="dose question for a child"), text("Asked.")]
-    reply = chat_as("bsmith")("mom wants to know how much tylenol for her 3 year old")
+    # names no drug, so the offline triage lets it through and the model has to recognise it
+    reply = chat_as("bsmith")("mom wants to know what she can give her 3 year old for a fever")
     assert isinstance(reply, HandoffReply) and reply.summary == "dose question for a child"
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.sops.decision import DecisionModel
 from assistant.sops.index import SopIndex
 from assistant.sops.search import Retriever
 from tests.fakes import HashingEmbedding
@@ -77,4 +78,4 @@ def fake_index(tmp_path: Path, sop_dir: Path) -> SopIndex:
 
 @pytest.fixture
 def fake_retriever(fake_index: SopIndex) -> Retriever:
-    return Retriever(fake_index, abstain_threshold=0.3)
+    return Retriever(fake_index, decision=DecisionModel.cosine_only(0.3))

@@ -7,6 +7,7 @@ import pytest
 from assistant.cli.render import answer_text
 from assistant.errors import InvalidInput
 from assistant.sops.answer import answer_question
+from assistant.sops.decision import DecisionModel
 from assistant.sops.index import SopIndex
 from assistant.sops.search import Retriever
 from tests.fakes import HashingEmbedding, approx_tokens
@@ -72,7 +73,9 @@ def test_crash_mid_ingest_keeps_previous_index_usable(tmp_path: Path, sop_dir: P
     # a fresh process sees the previous, complete index and answers from it
     reopened = SopIndex(tmp_path / "index", embedding=HashingEmbedding())
     assert reopened.manifest_json() == good
-    result = Retriever(reopened, abstain_threshold=0.0).search("prior authorization reject 75")
+    result = Retriever(reopened, decision=DecisionModel.cosine_only(0.0)).search(
+        "prior authorization reject 75"
+    )
     assert result.sections[0].sop_id == "SOP-FIN-001"
     assert all(c.id in reopened.manifest.chunks for s in result.sections for c in s.chunks)
     # the next ingest finishes the job and the orphans of the crash are swept

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.cli import main
 from assistant.config import REPO_ROOT
+from assistant.sops.decision import FEATURES, MODEL_FILE
 from assistant.sops.embeddings import (
     EmbeddingModelError,
     MiniLMEmbedding,
@@ -24,6 +25,8 @@ from assistant.sops.search import Retriever
 
 EVAL = REPO_ROOT / "knowledge" / "eval" / "questions.jsonl"
 HOLDOUT = REPO_ROOT / "knowledge" / "eval" / "holdout.jsonl"
+# written by someone who never saw the tuning set, over the 38-SOP manual; evaluated once, frozen method
+HOLDOUT_TECH = REPO_ROOT / "knowledge" / "eval" / "holdout_tech.jsonl"
 
 
 def test_model_checksum_is_checked_before_loading() -> None:
@@ -50,23 +53,50 @@ def test_collection_reopens_with_our_embedding_function(shipped_data_dir: Path) 
     assert found["metadatas"][0][0]["sop_id"] == "VAC-001"
 
 
-def test_retrieval_evaluation_meets_the_bar(shipped_data_dir: Path) -> None:
+def _bars(report, *, hit3: float, answered: float, answered_or_hedged: float, oos: float) -> None:  # type: ignore[no-untyped-def]
+    hybrid, dense, bm25 = (report.methods[m] for m in ("hybrid", "dense", "bm25"))
+    assert hybrid.hit_at_3 >= hit3
+    # hybrid at least as good as either single method, in the same run
+    assert hybrid.hit_at_3 >= max(dense.hit_at_3, bm25.hit_at_3)
+    assert hybrid.mrr >= max(dense.mrr, bm25.mrr)
+    assert hybrid.answered_correct >= answered
+    assert hybrid.answered_correct + hybrid.tentative_correct >= answered_or_hedged
+    assert hybrid.oos_answered <= oos
+    assert hybrid.answered_wrong <= 0.05  # a confident wrong SOP is worse than no answer
+    if report.clinical:
+        assert hybrid.clinical_handoff >= 0.90
+
+
+def test_tuning_set_meets_the_bar(shipped_data_dir: Path) -> None:
     report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(EVAL))
-    assert report.in_scope >= 80 and report.out_of_scope >= 15
+    assert report.in_scope >= 150 and report.out_of_scope >= 45 and report.clinical >= 15
+    _bars(report, hit3=0.95, answered=0.58, answered_or_hedged=0.80, oos=0.10)
+
+
+def test_old_held_out_questions_do_not_collapse(shipped_data_dir: Path) -> None:
+    """Questions written without seeing the tuning set (12-SOP era): guards against overfitting."""
+    report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(HOLDOUT))
+    hybrid = report.methods["hybrid"]
+    assert hybrid.hit_at_3 >= 0.88 and hybrid.mrr >= report.methods["dense"].mrr
+    # below issue 10's 0.80: long conversational questions get hedged answers more than firm ones
+    assert hybrid.answered_correct + hybrid.tentative_correct >= 0.55
+    assert hybrid.oos_answered <= 0.10 and hybrid.answered_wrong <= 0.05
+
+
+def test_technician_held_out_set_holds_its_first_measurement(shipped_data_dir: Path) -> None:
+    """Regression guard at the figures measured once with the frozen method (issue 10 report).
+
+    They are below issue 10's targets for answered-correctly (0.80), hit@3 (0.95) and clinical
+    hand-off (0.90); the bars stop things getting worse, they do not claim the targets.
+    """
+    report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(HOLDOUT_TECH))
+    assert report.in_scope >= 60 and report.out_of_scope >= 25 and report.clinical >= 15
     hybrid, dense, bm25 = (report.methods[m] for m in ("hybrid", "dense", "bm25"))
     assert hybrid.hit_at_3 >= 0.90
-    assert hybrid.abstain_accuracy >= 0.85
-    assert hybrid.false_abstain_rate <= 0.25  # abstaining on everything would pass the line above
-    assert hybrid.hit_at_3 >= dense.hit_at_3 and hybrid.hit_at_3 >= bm25.hit_at_3
-
-
-def test_held_out_questions_do_not_collapse(shipped_data_dir: Path) -> None:
-    """Questions written without seeing the tuning set: guards against overfitting the thresholds."""
-    report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(HOLDOUT))
-    hybrid, dense = report.methods["hybrid"], report.methods["dense"]
-    assert hybrid.hit_at_3 >= 0.88 and hybrid.mrr >= dense.mrr
-    assert hybrid.abstain_accuracy >= 0.80
-    assert hybrid.false_abstain_rate <= 0.25
+    assert hybrid.hit_at_3 >= max(dense.hit_at_3, bm25.hit_at_3) and hybrid.mrr >= max(dense.mrr, bm25.mrr)
+    assert hybrid.answered_correct + hybrid.tentative_correct >= 0.50
+    assert hybrid.oos_answered <= 0.10 and hybrid.answered_wrong <= 0.05
+    assert hybrid.clinical_handoff >= 0.60
 
 
 def test_ask_json_contract(shipped_data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -104,6 +134,8 @@ def test_eval_retrieval_json_contract(
     assert set(out["methods"]) == {"hybrid", "dense", "bm25"}
     for scores in out["methods"].values():
         assert {"hit@1", "hit@3", "hit@5", "mrr", "abstain_accuracy", "p50_ms", "p95_ms"} <= set(scores)
+        assert {"answered_correct", "false_abstain_rate", "oos_answered", "clinical_handoff"} <= set(scores)
+    assert out["curve"] and {"threshold", "answered_correct", "oos_answered"} <= set(out["curve"][0])
     q = out["questions"][0]
     assert q["ranked"]["hybrid"][0] == "VAC-001" and set(q["abstained"]) == {"hybrid", "dense", "bm25"}
 
@@ -149,3 +181,39 @@ def test_unreadable_pdf_in_folder_leaves_index_intact(
 def test_ask_on_an_empty_data_dir_says_to_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["--data-dir", str(tmp_path / "empty"), "ask", "anything"])
     assert rc != 0 and "rxdesk ingest" in capsys.readouterr().err
+
+
+def test_fit_decision_dry_run_writes_nothing(
+    sop_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = tmp_path / "tune.jsonl"
+    rows = [
+        ("reject 75 prior authorization what next", "SOP-FIN-001"),
+        ("when do i follow up on an expedited PA", "SOP-FIN-001"),
+        ("vaccine fridge read 9 this morning", "VAC-001"),
+        ("what range should the vaccine refrigerator be", "VAC-001"),
+        ("oxycodone missing who tells the DEA", "CS-002"),
+        ("when is form 106 due", "CS-002"),
+        ("whats the wifi password", None),
+        ("how do i request PTO", None),
+        ("where do employees park", None),
+        ("uniform policy sneakers", None),
+    ]
+    questions.write_text("".join(json.dumps({"question": q, "expected_sop": s}) + "\n" for q, s in rows))
+    before = MODEL_FILE.read_bytes()
+    args = [
+        "eval",
+        "fit-decision",
+        "--sops",
+        str(sop_dir),
+        "--questions",
+        str(questions),
+        "--dry-run",
+        "--json",
+    ]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["questions"] == 10 and out["written"] is None
+    assert set(out["coefficients"]) == set(FEATURES)
+    assert 0 < out["tentative_threshold"] <= out["answer_threshold"] < 1
+    assert MODEL_FILE.read_bytes() == before

@@ -1,0 +1,170 @@
+"""Technician vocabulary, clinical triage and the answer decision, without the embedding model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.errors import InvalidInput
+from assistant.sops import text
+from assistant.sops.decision import FEATURES, MODEL_FILE, DecisionModel, fit_logistic, load_decision_model
+from assistant.sops.evaluate import EvalQuestion, load_questions
+from assistant.sops.text import expand_abbreviations, load_vocabulary
+from assistant.sops.triage import drug_mentions, triage
+
+# -- vocabulary ---------------------------------------------------------------------------------
+
+
+def test_vocabulary_is_data_not_code() -> None:
+    assert not hasattr(text, "ABBREVIATIONS")  # the table moved to knowledge/vocabulary/
+    vocab = load_vocabulary()
+    assert vocab.words["c2"] and vocab.words["rph"] == ("pharmacist",)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("c2 count short", "schedule ii controlled substance"),
+        ("narcs in the safe", "controlled substances"),
+        ("the cold unit is warm", "refrigerator"),
+        ("ins rejected it", "insurance"),
+        ("RTS the bag", "return to stock"),
+        ("shot room kit", "immunization"),
+        ("f/u call tomorrow", "follow up"),
+        ("d/c the old rx", "discontinue"),
+        ("new persciption", "prescription"),
+        ("insurence card", "insurance"),
+        ("PIC signs it", "pharmacist in charge"),
+        ("we're oos", "out of stock"),
+    ],
+)
+def test_shorthand_expands_to_the_sops_words(typed: str, meant: str) -> None:
+    assert meant in expand_abbreviations(typed)
+
+
+def test_expansion_keeps_the_original_words_and_ignores_parts_of_words() -> None:
+    out = expand_abbreviations("capsule in the fridge")
+    assert out.startswith("capsule in the fridge") and "refrigerator" in out
+    assert expand_abbreviations("transplant") == "transplant"  # "pt"/"pa" inside a word do not fire
+
+
+def test_document_side_matches_question_side() -> None:
+    """An SOP that says 'refrigerator' and a question that says 'fridge' meet in one term."""
+    sop_terms = set(text.content_terms(expand_abbreviations("Move items to the refrigerator")))
+    q_terms = set(text.content_terms(expand_abbreviations("put it in the fridge")))
+    assert "refriger" in sop_terms & q_terms
+
+
+def test_a_broken_vocabulary_file_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "terms.yaml"
+    bad.write_text("abbreviations: [unclosed\n")
+    with pytest.raises(InvalidInput, match="not valid YAML") as exc:
+        load_vocabulary(bad)
+    assert "\n" not in str(exc.value)
+    bad.write_text("- just a list\n")
+    with pytest.raises(InvalidInput, match="expected a mapping"):
+        load_vocabulary(bad)
+
+
+# -- clinical triage ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt asking if she can take ibuprofen with her warfarin",
+        "how much tylenol can i give my 2 yr old, she weighs 26 lbs",
+        "is it safe to take st johns wort with sertraline",
+        "can you drink alcohol while on metronidazole",
+        "breastfeeding mom asking if sudafed is ok",
+        "renal dosing for metformin, pts egfr is 25",
+        "pt wants to double up on his metoprolol cuz he missed yesterday",
+        "eliquis and aspirin together ok?",
+        "whats the max tylenol an adult can take in a day",
+    ],
+)
+def test_clinical_questions_are_recognised(question: str) -> None:
+    assert triage(question).clinical, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "oxycodone count is short",
+        "pt wants his xanax filled 10 days early",
+        "ups left the humira cooler on the porch all day, pt is asking if its still ok",
+        "insulin pen box came dented, ok to dispense or toss?",
+        "im pregnant, do i have to count the hazardous drugs",
+        "customer wants 3 boxes of sudafed 12hr 120mg, is that over the daily max",
+        "cvs on the line wanting to transfer a pts alprazolam over to us, can i take it",
+        "how do i request PTO",
+    ],
+)
+def test_procedural_questions_that_mention_drugs_are_not_clinical(question: str) -> None:
+    assert not triage(question).clinical, (question, triage(question))
+
+
+def test_drug_recognition_keeps_what_the_person_wrote() -> None:
+    assert drug_mentions("can she take Tylenol with her Eliquis") == ["Tylenol", "Eliquis"]
+
+
+# -- the decision model ---------------------------------------------------------------------------
+
+
+def test_shipped_model_matches_the_feature_list_and_the_tuning_set() -> None:
+    model = load_decision_model()
+    assert model.features == FEATURES
+    assert 0.0 < model.tentative_threshold <= model.answer_threshold < 1.0
+    tuning = MODEL_FILE.parents[1] / "eval" / "questions.jsonl"
+    import hashlib
+
+    # the coefficients were fit on this exact tuning file: edit it, refit (rxdesk eval fit-decision)
+    assert model.meta["questions_sha256"] == hashlib.sha256(tuning.read_bytes()).hexdigest()[:16]
+
+
+def test_more_evidence_never_lowers_the_probability() -> None:
+    model = load_decision_model()
+    base = dict.fromkeys(FEATURES, 0.3)
+    for name, weight in zip(model.features, model.coef, strict=True):
+        if weight > 0:
+            assert model.probability({**base, name: 0.9}) > model.probability(base), name
+
+
+def test_decide_uses_both_thresholds() -> None:
+    model = DecisionModel.cosine_only(0.5).with_thresholds(0.8, 0.4)
+    assert [model.decide(p) for p in (0.9, 0.5, 0.1)] == ["answer", "tentative", "abstain"]
+
+
+def test_fit_logistic_recovers_a_known_direction() -> None:
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(400, 2))
+    y = (x[:, 0] - 0.5 * x[:, 1] + rng.normal(scale=0.3, size=400) > 0).astype(float)
+    coef, _ = fit_logistic(x, y, l2=1.0)
+    assert coef[0] > 0 > coef[1] and abs(coef[0]) > abs(coef[1])
+
+
+def test_malformed_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "m.json"
+    bad.write_text(json.dumps({"features": ["best_cosine", "shoe_size"], "mean": [0, 0]}))
+    with pytest.raises(InvalidInput, match="malformed decision model"):
+        load_decision_model(bad)
+
+
+# -- question file formats -------------------------------------------------------------------------
+
+
+def test_question_file_accepts_old_and_new_shapes(tmp_path: Path) -> None:
+    f = tmp_path / "q.jsonl"
+    f.write_text(
+        '{"question": "a", "expected_sop": "VAC-001"}\n'
+        '{"question": "b", "expected_sop": ["VAC-001", "STR-001"]}\n'
+        '{"question": "c", "expected_sop": null}\n'
+        '{"question": "d", "expected_sop": null, "clinical": true}\n'
+    )
+    qs = load_questions(f)
+    assert [q.acceptable for q in qs] == [["VAC-001"], ["VAC-001", "STR-001"], [], []]
+    assert [q.clinical for q in qs] == [False, False, False, True]
+    assert EvalQuestion(question="x", expected_sop=None).acceptable == []
