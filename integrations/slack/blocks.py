@@ -16,11 +16,13 @@ from typing import Any
 
 from assistant.agent.phrases import CLINICAL, NOT_COVERED, TECH_FOOTER, TENTATIVE
 from assistant.agent.replies import (
+    ConfirmReply,
     DeadlinesReply,
     DraftReply,
     ErrorReply,
     HandoffReply,
     HelpReply,
+    RecordedReply,
     Reply,
     SopReply,
 )
@@ -176,8 +178,9 @@ def citation_ids(a: Answer) -> list[str]:
     return [f"{p.sop_id} › {p.section}" for p in a.passages]
 
 
-def answer_blocks(a: Answer, *, sources_only: bool = False) -> list[Block]:
-    """An SOP answer: quoted lines tagged [n], then the sources (SOP id + section, file, version).
+def answer_blocks(a: Answer, *, sources_only: bool = False, text: str | None = None) -> list[Block]:
+    """An SOP answer: quoted lines tagged [n] (or ``text``, the agent's wording that passed the
+    grounding guard), then the sources (SOP id + section, file, version).
 
     ``sources_only``: the answer's words were already streamed; only the citations follow."""
     if a.outcome == "clinical_handoff":
@@ -188,7 +191,9 @@ def answer_blocks(a: Answer, *, sources_only: bool = False) -> list[Block]:
             hint = f"\n_Closest SOP: {esc(a.closest.sop_id)} {esc(a.closest.title)}; it does not seem to answer this._"
         return [section(f":grey_question: {NOT_COVERED}{hint}")]
     blocks: list[Block] = []
-    if not sources_only:
+    if not sources_only and text and a.outcome == "answered":
+        blocks.extend(sections([esc(line) for line in text.splitlines() if line.strip()]))
+    elif not sources_only:
         if a.outcome == "tentative":
             blocks.append(section(f":warning: {TENTATIVE}"))
         for p in a.passages:
@@ -463,17 +468,59 @@ def reply_blocks(
     reply: Reply, *, who: Callable[[str], str] = str, forwarded_to: str | None = None
 ) -> list[Block]:
     """Any reply of the conversational core as blocks (may exceed one message: see split_messages)."""
+    notice = [context(f":information_source: {esc(reply.notice)}")] if reply.notice else []
+    return notice + _reply_body(reply, who, forwarded_to)
+
+
+def _reply_body(reply: Reply, who: Callable[[str], str], forwarded_to: str | None) -> list[Block]:
     if isinstance(reply, SopReply):
-        return answer_blocks(reply.answer)
+        return answer_blocks(reply.answer, text=reply.text)
     if isinstance(reply, DeadlinesReply):
         return deadline_answer_blocks(reply.answer)
     if isinstance(reply, DraftReply):
-        return draft_blocks(reply.draft, who)
+        not_found = []
+        if reply.not_found:
+            not_found = [
+                section(
+                    ":warning: I could not find these in what you told me, so I left them out: "
+                    + "; ".join(esc(x) for x in reply.not_found)
+                )
+            ]
+        return not_found + draft_blocks(reply.draft, who)
+    if isinstance(reply, ConfirmReply):
+        return [section(confirm_text(reply))]
+    if isinstance(reply, RecordedReply):
+        return [section(recorded_text(reply))]
     if isinstance(reply, HandoffReply):
         return handoff_blocks(reply, forwarded_to)
     if isinstance(reply, HelpReply):
         return help_blocks(reply)
     return [section(error_text(reply))]
+
+
+def confirm_text(reply: ConfirmReply) -> str:
+    d = reply.details
+    if reply.action == "record_completion":
+        what = (
+            f"record *{esc(d.get('occurrence_id', 'that deadline'))}* as done on "
+            f"{esc(d.get('completed_on', '?'))} (evidence: {esc(d.get('evidence', '?'))})"
+        )
+    else:
+        what = esc(reply.action.replace("_", " "))
+    return f":question: Shall I {what}? Reply *yes* to confirm or *no* to cancel (in a channel, mention me)."
+
+
+def recorded_text(reply: RecordedReply) -> str:
+    lines = []
+    if reply.completion:
+        c = reply.completion
+        lines.append(
+            f":white_check_mark: Recorded *{esc(c.occurrence_id)}* as done on {c.completed_on.isoformat()}."
+        )
+    if reply.pa:
+        lines.append(f":white_check_mark: Tracking *{esc(reply.pa.id)}* ({esc(reply.pa.drug)}).")
+        lines += [f"• {esc(o.title)}: due {o.due.isoformat()}" for o in reply.pa.deadlines]
+    return "\n".join(lines) or "Recorded."
 
 
 def reply_fallback(reply: Reply) -> str:
@@ -488,6 +535,10 @@ def reply_fallback(reply: Reply) -> str:
         return CLINICAL
     if isinstance(reply, HelpReply):
         return "What I can do: SOP answers, deadlines and drafts"
+    if isinstance(reply, ConfirmReply):
+        return "Please confirm before I record anything"
+    if isinstance(reply, RecordedReply):
+        return "Recorded"
     return short(error_text(reply))
 
 

@@ -67,3 +67,47 @@ def test_suggested_prompts_follow_the_role() -> None:
     assert suggested_prompts(tech)[-1]["message"] == "draft pa-packet x"
     assert suggested_prompts(rph)[-1]["message"].startswith("draft prescriber-letter")
     assert all(len(suggested_prompts(h)) <= 4 for h in (guest, tech, rph))
+
+
+def _texts(blocks: list[dict]) -> str:
+    out = []
+    for b in blocks:
+        if isinstance(b.get("text"), dict):
+            out.append(b["text"]["text"])
+        for e in b.get("elements", []):
+            out.append(e.get("text", "") if isinstance(e.get("text"), str) else "")
+    return "\n".join(out)
+
+
+def test_agent_replies_render_in_slack() -> None:
+    from datetime import date, datetime
+
+    from assistant.agent.replies import ConfirmReply, ErrorReply, RecordedReply
+    from assistant.calendar.models import Completion
+    from integrations.slack.blocks import reply_blocks
+
+    worded = SopReply(answer=_answer(["Do not discard anything."]), text="Keep the stock and label it [1].")
+    shown = _texts(reply_blocks(worded))
+    assert "Keep the stock and label it [1]." in shown and "QA-001" in shown and "Do not discard" not in shown
+
+    notice = ErrorReply(code="x", message="something failed", notice="The language model was unavailable.")
+    assert _texts(reply_blocks(notice)).startswith(":information_source: The language model was unavailable.")
+
+    confirm = ConfirmReply(
+        action="record_completion",
+        details={
+            "occurrence_id": "dea-registration@main@2027-05-31",
+            "completed_on": "2026-11-20",
+            "evidence": "x",
+        },
+    )
+    assert "Reply *yes*" in _texts(reply_blocks(confirm))
+
+    done = Completion(
+        id=1, occurrence_id="dea-registration@main@2027-05-31", obligation_id="dea-registration",
+        series_key="dea-registration@main", due=date(2027, 5, 31), completed_on=date(2026, 11, 20),
+        completed_by="jdoe", recorded_at=datetime(2026, 11, 28),
+    )  # fmt: skip
+    assert "Recorded *dea-registration@main@2027-05-31*" in _texts(
+        reply_blocks(RecordedReply(completion=done))
+    )
