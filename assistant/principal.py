@@ -28,8 +28,8 @@ class Principal(BaseModel):
 
     @property
     def label(self) -> str:
-        """How the person appears in messages: "Jane Doe (pharmacist)"."""
-        return f"{self.name} ({self.role.value})"
+        """How the asker appears in messages: "Jane Doe (pharmacist)", "the local operator"."""
+        return f"{self.name} ({self.role.value})" if self.is_staff else self.name
 
     def has_role(self, *roles: AnyRole) -> bool:
         return self.role in roles

@@ -115,8 +115,35 @@ _SYSTEM_WHY: dict[SystemRole, str] = {
 }
 
 
+# What each action is, in the words of a refusal: "Bob Smith (technician) may not approve drafts".
+DESCRIBE: dict[Action, str] = {
+    Action.ASK_SOP: "ask SOP questions",
+    Action.ASK_CLINICAL: "get clinical-judgment questions answered",
+    Action.INGEST_SOPS: "change the SOP manual",
+    Action.DRAFT_PA: "start prior-authorization drafts",
+    Action.DRAFT_CMR: "prepare CMR drafts",
+    Action.DRAFT_CLINICAL: "write clinical drafts (SOAP notes, prescriber letters)",
+    Action.VIEW_DRAFT: "see a draft's content",
+    Action.LIST_DRAFTS: "see the review queue",
+    Action.EDIT_DRAFT: "edit drafts",
+    Action.APPROVE_DRAFT: "approve drafts",
+    Action.REQUEST_CHANGES: "request changes on drafts",
+    Action.DISCARD_DRAFT: "discard drafts",
+    Action.EXPORT_DRAFT: "download drafts",
+    Action.VIEW_DEADLINES: "see compliance deadlines",
+    Action.DELIVER_DIGEST: "post the daily digest",
+    Action.COMPLETE_OBLIGATION: "record completed deadlines",
+    Action.COMPLETE_FOR_OTHERS: "record another person's credential or deadline",
+    Action.MANAGE_CALENDAR: "change the compliance calendar",
+    Action.TRACK_PA: "track prior authorizations",
+    Action.VIEW_STAFF: "see the staff directory",
+    Action.MANAGE_STAFF: "change the staff directory",
+    Action.VIEW_AUDIT: "read the audit log",
+}
+
+
 def describe(action: Action) -> str:
-    return action.value.replace("_", " ")
+    return DESCRIBE.get(action, action.value.replace("_", " "))
 
 
 def can(role: AnyRole | str, action: Action) -> bool:
@@ -135,7 +162,7 @@ def why_not(role: AnyRole | str, action: Action) -> str:
         return _SYSTEM_WHY[SystemRole(str(role))]
     except ValueError:
         pass
-    return WHY.get(action, f"the {role} role may not {describe(action)}")
+    return WHY.get(action, f"the {role} role does not include this")
 
 
 def parse_role(value: str) -> Role:

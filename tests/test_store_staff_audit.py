@@ -97,3 +97,9 @@ def test_every_action_has_a_rule() -> None:
     from assistant.roles import MATRIX
 
     assert set(MATRIX) == set(Action)
+
+
+def test_every_action_has_words_for_a_refusal() -> None:
+    from assistant.roles import DESCRIBE
+
+    assert set(DESCRIBE) == set(Action)

@@ -226,7 +226,7 @@ def test_ask_digest_ics_and_pa(data_dir: Path, library_file: Path, tmp_path: Pat
         "--as",
         "aadmin",
     )
-    assert rc == 4 and "Alex Admin (admin) may not track pa" in err
+    assert rc == 4 and "Alex Admin (admin) may not track prior authorizations" in err
     rc, out, _ = run(data_dir, capsys, "audit", "--action", "pa.track", "--json", "--as", "jdoe")
     denied = [e for e in json.loads(out)["entries"] if e["outcome"] == "denied"]
     assert [e["actor"] for e in denied] == ["aadmin"]

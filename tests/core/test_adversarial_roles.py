@@ -57,7 +57,7 @@ def test_a_technician_cannot_promote_anyone(
     evil = tmp_path / "evil.yaml"
     evil.write_text("- {id: bsmith, name: Bob Smith, role: pharmacist}\n")
     rc, _, err = run(data, capsys, "staff", "import", str(evil), "--as", "bsmith")
-    assert rc == 4 and "may not manage staff" in err
+    assert rc == 4 and "may not change the staff directory" in err
     rc, out, _ = run(data, capsys, "staff", "list", "--json", "--as", "bsmith")
     assert {m["id"]: m["role"] for m in json.loads(out)["staff"]}["bsmith"] == "technician"
     assert denied(data, capsys, "staff.import") == ["bsmith"]

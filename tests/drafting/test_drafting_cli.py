@@ -58,7 +58,7 @@ def test_draft_json_contract_and_review_flow(data: Path, capsys, tmp_path: Path)
 
     rc, out, err = run(data, capsys, "review", "approve", draft_id, "--as", "bsmith")
     assert rc != 0 and out == ""
-    assert err.startswith("error: Bob Smith (technician) may not approve draft") and err.count("\n") == 1
+    assert err.startswith("error: Bob Smith (technician) may not approve drafts") and err.count("\n") == 1
     rc, out, err = run(data, capsys, "review", "show", draft_id, "--json")
     assert rc == 4 and out == "" and "--as STAFF_ID" in err  # a draft's PHI needs a person on record
     rc, out, _ = run(data, capsys, "review", "show", draft_id, "--json", "--as", "bsmith")

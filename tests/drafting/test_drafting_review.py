@@ -71,7 +71,7 @@ def test_approved_version_is_immutable_in_the_database(staffed_store: Store) -> 
 def test_technician_cannot_approve_and_nothing_changes(staffed_store: Store) -> None:
     jdoe, bsmith = who(staffed_store, "jdoe"), who(staffed_store, "bsmith")
     view = service.create_draft(staffed_store, "pa-packet", _case("pa-packet"), principal=bsmith)
-    with pytest.raises(PermissionDenied, match=r"^Bob Smith \(technician\) may not approve draft"):
+    with pytest.raises(PermissionDenied, match=r"^Bob Smith \(technician\) may not approve drafts"):
         service.approve(staffed_store, view.draft_id, principal=bsmith)
     with pytest.raises(PermissionDenied):
         service.request_changes(staffed_store, view.draft_id, principal=bsmith, reason="x")
