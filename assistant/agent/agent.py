@@ -19,6 +19,7 @@ from langchain.agents.middleware import (
     ModelCallLimitMiddleware,
     ModelRequest,
     ModelRetryMiddleware,
+    PIIMiddleware,
     ToolCallLimitMiddleware,
 )
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
@@ -46,6 +47,7 @@ from assistant.sops.answer import select_lines
 from assistant.sops.models import Answer, Passage
 from assistant.sops.service import retriever_for
 
+SSN_PATTERN = r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"
 MODEL_CALLS_PER_TURN = 6
 TOOL_CALLS_PER_TURN = 8
 _YES = re.compile(r"^\s*(?:y|yes|yep|yeah|ok|okay|confirm(?:ed)?|go ahead|do it|sure|correct)\b", re.I)
@@ -98,6 +100,10 @@ class Turn:
             checkpointer=checkpointer(self.ctx.store),
             middleware=[
                 _Cancellable(self.cancelled),
+                # identifiers with no business in a pharmacy chat never reach a model, BAA or not:
+                # the turn stops and the offline router answers (LangChain's PII middleware)
+                PIIMiddleware("credit_card", strategy="block"),
+                PIIMiddleware("ssn", detector=SSN_PATTERN, strategy="block"),
                 ModelCallLimitMiddleware(run_limit=MODEL_CALLS_PER_TURN, exit_behavior="end"),
                 ToolCallLimitMiddleware(run_limit=TOOL_CALLS_PER_TURN, exit_behavior="end"),
                 HumanInTheLoopMiddleware(

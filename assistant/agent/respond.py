@@ -23,6 +23,10 @@ from assistant.sops.triage import is_clinical_question
 
 TextSink = Callable[[str], None]
 LLM_UNAVAILABLE = "The language model was unavailable, so this is the offline answer."
+KEPT_FROM_LLM = (
+    "That message holds a card or Social Security number, so the language model never saw it and this "
+    "is the offline answer. Please don't share those here."
+)
 # The agent gets the whole budget; the offline answer (tens of milliseconds warm) fits in the extra
 # second the contract allows.
 log = logging.getLogger("rxdesk.agent")
@@ -49,6 +53,8 @@ def respond(message: str, ctx: ChatContext, *, on_text: TextSink | None = None) 
             route(message, ctx) if exc.code == "index_empty" else _offline(message, ctx, type(exc).__name__)
         )
     except Exception as exc:  # the endpoint, the model's output or the agent loop failed
+        if type(exc).__name__ == "PIIDetectionError":
+            return route(message, ctx).model_copy(update={"notice": KEPT_FROM_LLM})
         reason = type(exc).__name__
     return _offline(message, ctx, reason)
 

@@ -300,3 +300,14 @@ def test_with_a_baa_the_model_sees_the_real_text(chat_as, fake_llm: FakeOpenAI) 
     fake_llm.script = [text("Hello.")]
     chat(f"note for Mrs. {PATIENT['name']}: what's the wifi password")
     assert PATIENT["name"] in fake_llm.sent_text()
+
+
+@pytest.mark.parametrize("secret", ["4111 1111 1111 1111", "123-45-6789"], ids=["card", "ssn"])
+def test_card_and_social_security_numbers_never_reach_the_model(
+    chat_as, fake_llm: FakeOpenAI, secret: str
+) -> None:
+    from assistant.agent.respond import KEPT_FROM_LLM
+
+    reply = chat_as("bsmith")(f"pt paid with {secret}, claim rejected with code 75 what do i do")
+    assert reply.notice == KEPT_FROM_LLM and reply.answered_by == "offline"
+    assert secret not in fake_llm.sent_text() and fake_llm.requests == []
