@@ -103,12 +103,35 @@ def agent_overhead(work: Path) -> None:
         agent.append((time.perf_counter() - t) * 1000)
         assert reply.kind == "sop", reply
     print(f"offline router turn:  p50 {statistics.median(offline):6.1f} ms  p95 {pct(offline, 95):6.1f} ms")
+    timeout_turns(settings, store, bob)
     print(f"agent turn (instant): p50 {statistics.median(agent):6.1f} ms  p95 {pct(agent, 95):6.1f} ms")
     print(
         f"agent overhead per turn (p50): {statistics.median(agent) - statistics.median(offline):.1f} ms "
         f"({statistics.median(agent) / statistics.median(offline):.1f}x the offline turn; 2 model calls, 1 tool)"
     )
     store.dispose()
+
+
+def timeout_turns(settings: Settings, store: Any, bob: Any) -> None:
+    """A model that never answers in time: the person still gets the offline answer within the budget
+    + 1 s (the contract). Measured against a local server that sleeps 30 s, budget 2 s."""
+    from integrations.llm import chat_model
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as slow:
+        slow.default = {"sleep": 30, "text": "too late"}
+        budget = settings.model_copy(update={"llm_timeout_s": 2.0, "openai_base_url": slow.base_url})
+        ctx = ChatContext(settings=budget, store=store, principal=bob, model=chat_model(budget))
+        waits = []
+        for q in QUESTIONS[:3]:
+            t = time.perf_counter()
+            reply = respond(q, ctx)
+            waits.append(time.perf_counter() - t)
+            assert reply.notice, reply
+        print(
+            f"model that never answers (budget 2.0 s): offline answer after "
+            f"{min(waits):.2f}-{max(waits):.2f} s (contract: <= 3.0 s)"
+        )
 
 
 MESSAGES = [
