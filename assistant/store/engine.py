@@ -34,11 +34,17 @@ class Store:
         self.engine.dispose()
 
 
+# How long a SQLite writer waits for another one before giving up (ms). Writers are short, but a
+# first run migrates and many commands can start at once.
+SQLITE_BUSY_TIMEOUT_MS = 30000
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
+    # busy_timeout first: switching a new database to WAL needs a lock another process may hold
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
 
 
