@@ -63,6 +63,7 @@ class Action(StrEnum):
     VIEW_STAFF = "view_staff"
     MANAGE_STAFF = "manage_staff"
     VIEW_AUDIT = "view_audit"
+    VERIFY_RECORDS = "verify_records"  # check the tamper-evident chain (shows no PHI)
 
 
 _STAFF = frozenset(Role)
@@ -92,6 +93,7 @@ MATRIX: dict[Action, frozenset[AnyRole]] = {
     Action.VIEW_STAFF: _STAFF | _OPERATOR,
     Action.MANAGE_STAFF: frozenset({Role.PHARMACIST, Role.ADMIN}) | _OPERATOR,
     Action.VIEW_AUDIT: frozenset({Role.PHARMACIST, Role.ADMIN}),
+    Action.VERIFY_RECORDS: frozenset({Role.PHARMACIST, Role.ADMIN}) | _OPERATOR,
 }
 
 # Why a refusal happened, in words a technician or a pharmacist understands (no CLI flags).

@@ -26,6 +26,7 @@ FIELD_FLAGS = {
     "since": "--since",
     "text": '--text "..."',
     "role": "--role",
+    "force": "--force",
 }
 # where to look something up when it was not found
 LOOKUPS = {
@@ -38,6 +39,12 @@ LOOKUPS = {
 BY_CODE = {
     "index_empty": "the SOP index is empty: run `rxdesk ingest knowledge/sops` first",
 }
+# a hint added after the service's words, by error code
+HINTS = {
+    "tampered": "see: rxdesk audit verify",
+    "chain_key": "see: README, Integrity",
+    "ingest_running": "try again when it finishes, or pass --wait SECONDS",
+}
 
 
 def cli_message(exc: RxdeskError) -> str:
@@ -45,6 +52,8 @@ def cli_message(exc: RxdeskError) -> str:
     if exc.code in BY_CODE:
         return BY_CODE[exc.code]
     message = exc.message
+    if exc.code in HINTS:
+        return f"{message} ({HINTS[exc.code]})"
     if exc.code == "needs_person":
         return f"{message} (add --as STAFF_ID)"
     if exc.code == "not_found" and exc.field in LOOKUPS:

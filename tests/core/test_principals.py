@@ -72,6 +72,7 @@ def _samples(tmp: Path) -> dict[str, Callable[[Store, Principal], Any]]:
             s, "bsmith", "bls", date(2030, 1, 1), principal=p
         ),
         "assistant.audit_query.read_audit": lambda s, p: audit_query.read_audit(s, principal=p),
+        "assistant.audit_query.verify_records": lambda s, p: audit_query.verify_records(s, principal=p),
         "assistant.review.service.create_draft": lambda s, p: review.create_draft(
             s, "mtm-note", note, principal=p
         ),
