@@ -448,6 +448,25 @@ def _move(conn: Connection, d: dict, v: dict, **values: Any) -> None:
         fresh, _ = _load(conn, d["id"])
         if fresh["status"] in (Status.APPROVED.value, Status.DISCARDED.value):
             raise _decided(conn, fresh)
+        last = (
+            conn.execute(
+                select(draft_reviews)
+                .where(draft_reviews.c.draft_id == d["id"])
+                .order_by(draft_reviews.c.id.desc())
+            )
+            .mappings()
+            .first()
+        )
+        if last is not None:
+            word = {"edit": "edited", "request_changes": "sent back for changes"}.get(
+                last["action"], "changed"
+            )
+            at = _utc(last["at"])
+            raise Conflict(
+                f"draft {d['id']} was already {word} by {last['actor']} at {at:%Y-%m-%d %H:%M} UTC "
+                f"(now version {fresh['current_version']}); look at it again",
+                field="draft_id",
+            )
         raise Conflict(
             f"draft {d['id']} changed while you were working on it; look at it again", field="draft_id"
         )
