@@ -87,7 +87,9 @@ def secure_data_dir(data_dir: Path) -> None:
     """Create the data directory 0700 (or tighten an existing one and its files), once per process."""
     tighten_umask()
     data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    if not data_dir.exists():
+        data_dir.parent.mkdir(parents=True, exist_ok=True)  # folders above it are the user's business
+        private_mkdir(data_dir)
     key = str(data_dir.resolve())
     if key in _secured:
         _tighten(data_dir, PRIVATE_DIR)
@@ -96,9 +98,26 @@ def secure_data_dir(data_dir: Path) -> None:
     _secured.add(key)
 
 
+def private_mkdir(path: Path) -> Path:
+    """``mkdir -p`` where every folder created is 0700 (``Path.mkdir`` gives parents the umask's mode)."""
+    path = Path(path)
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=PRIVATE_DIR)
+        _tighten(folder, PRIVATE_DIR)
+    return path
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write a small private file (keys, manifests) atomically with mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    private_mkdir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -119,7 +138,7 @@ def create_secret(path: Path, size: int = 32) -> bytes:
     if not path.is_file():
         import secrets
 
-        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        private_mkdir(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -178,6 +197,17 @@ def protected_reason(target: Path, protected: list[Path]) -> str | None:
         if target == Path(root) or is_within(target, Path(root)):
             return f"it is inside the system folder {root}"
     return None
+
+
+def protected_paths(settings: Any) -> list[Path]:
+    """What a user-facing write must never touch: the data directory, the chain key (which may live
+    elsewhere) and a SQLite database kept outside the data directory."""
+    paths = [Path(settings.data_dir), Path(settings.chain_key_path)]
+    url = str(settings.db_url)
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///"))
+        paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    return paths
 
 
 def safe_write(path: Path, data: bytes, *, protected: list[Path], force: bool = False) -> Path:
@@ -343,7 +373,7 @@ def file_lock(
     locks the server honours. ``holder`` (who, since when) is written into the file so a refused
     caller can say who holds it. Waits up to ``wait`` seconds, then raises :class:`LockBusy`.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    private_mkdir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     try:
         deadline = time.monotonic() + max(wait, 0.0)

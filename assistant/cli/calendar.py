@@ -13,7 +13,7 @@ from assistant.calendar import deadlines as deadlines_mod
 from assistant.calendar import digest as digest_mod
 from assistant.calendar import ics as ics_mod
 from assistant.calendar.models import Occurrence, PARequest
-from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state, write_file
+from assistant.cli.common import AsOpt, ForceOpt, JsonOpt, acting_as, app, emit, state, write_file
 from assistant.cli.render import deadline_answer_text, digest_text
 from assistant.errors import InvalidInput
 from integrations.slack.blocks import digest_blocks
@@ -243,6 +243,7 @@ def deadlines_ics(
     out: Path = typer.Option(..., "--out", help="The .ics file to write."),
     days: int = typer.Option(ics_mod.DEFAULT_ICS_DAYS, "--days", help="Horizon in days (default 3 years)."),
     as_of: str | None = typer.Option(None, "--as-of"),
+    force: bool = ForceOpt,
     as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -250,7 +251,7 @@ def deadlines_ics(
     ics = ics_mod.export_ics(
         state().store, principal=acting_as(as_staff), site=site, as_of=_date(as_of, "--as-of"), days=days
     )
-    write_file(out, ics.data)
+    write_file(out, ics.data, force=force)
     emit({"file": str(out), "events": ics.events}, as_json, f"wrote {ics.events} events to {out}")
 
 
