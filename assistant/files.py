@@ -383,7 +383,7 @@ def file_lock(
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise LockBusy(_read_holder(path)) from None
+                    raise LockBusy(_wait_for_holder(path)) from None
                 time.sleep(poll)
         if holder is not None:
             os.ftruncate(fd, 0)
@@ -397,6 +397,16 @@ def file_lock(
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _wait_for_holder(path: Path, patience: float = 1.0) -> dict[str, Any]:
+    """Who holds the lock: the holder writes it just after locking, so give it a moment."""
+    until = time.monotonic() + patience
+    holder = _read_holder(path)
+    while not holder and time.monotonic() < until:
+        time.sleep(0.02)
+        holder = _read_holder(path)
+    return holder
 
 
 def _read_holder(path: Path) -> dict[str, Any]:

@@ -64,6 +64,7 @@ class Action(StrEnum):
     MANAGE_STAFF = "manage_staff"
     VIEW_AUDIT = "view_audit"
     VERIFY_RECORDS = "verify_records"  # check the tamper-evident chain (shows no PHI)
+    APPROVE_SOP = "approve_sop"  # let a new or changed SOP be used for answers
 
 
 _STAFF = frozenset(Role)
@@ -94,6 +95,7 @@ MATRIX: dict[Action, frozenset[AnyRole]] = {
     Action.MANAGE_STAFF: frozenset({Role.PHARMACIST, Role.ADMIN}) | _OPERATOR,
     Action.VIEW_AUDIT: frozenset({Role.PHARMACIST, Role.ADMIN}),
     Action.VERIFY_RECORDS: frozenset({Role.PHARMACIST, Role.ADMIN}) | _OPERATOR,
+    Action.APPROVE_SOP: frozenset({Role.PHARMACIST, Role.ADMIN}),
 }
 
 # Why a refusal happened, in words a technician or a pharmacist understands (no CLI flags).
@@ -103,6 +105,7 @@ WHY: dict[Action, str] = {
     Action.APPROVE_DRAFT: "only a pharmacist can approve a draft",
     Action.REQUEST_CHANGES: "only a pharmacist reviews drafts",
     Action.VIEW_AUDIT: "the audit log is for pharmacists and admins",
+    Action.APPROVE_SOP: "a pharmacist or an admin approves SOP changes",
     Action.COMPLETE_FOR_OTHERS: "another person's credential or personal deadline is recorded by a "
     "pharmacist or an admin",
 }

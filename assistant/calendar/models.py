@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assistant.sops.models import SopChange
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 Status = Literal["overdue", "due_soon", "upcoming", "done"]
@@ -179,3 +181,7 @@ class Digest(BaseModel):
     due_soon: list[Occurrence]
     reminders: list[Occurrence]
     completed_recently: list[Occurrence]
+    # SOPs added, changed, renamed, removed or approved since the last daily digest (so the
+    # pharmacist in charge sees a planted or edited SOP), oldest first
+    sop_changes: list[SopChange] = Field(default_factory=list)
+    sop_changes_since: datetime | None = None

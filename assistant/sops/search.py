@@ -48,11 +48,11 @@ class Retriever:
         self._section_terms: dict[tuple[str, str], set[str]] = {}
         self._id_to_pos: dict[str, int] = {}
         self._by_section: dict[tuple[str, str], list[Chunk]] = {}
-        self._built_for: int | None = None
+        self._built_for: object | None = None
 
     # -- lexical side, rebuilt when the manifest changes --------------------------------------
     def _ensure_built(self) -> None:
-        if self._built_for == id(self.index.manifest):
+        if self._built_for is self.index.manifest:  # identity, not id(): ids of freed objects recur
             return
         self._chunks = self.index.chunks
         self._id_to_pos = {c.id: i for i, c in enumerate(self._chunks)}
@@ -65,7 +65,7 @@ class Retriever:
         for c in sorted(self._chunks, key=lambda c: (c.source, c.ordinal)):
             by_section[(c.sop_id, c.section)].append(c)
         self._by_section = dict(by_section)
-        self._built_for = id(self.index.manifest)
+        self._built_for = self.index.manifest
 
     def section_chunks(self, sop_id: str, section: str) -> list[Chunk]:
         """All chunks of one section, in document order."""

@@ -26,7 +26,8 @@ MIGRATION_MODULES = [
     "assistant.store.core_migrations",
     "assistant.review.migrations",
     "assistant.calendar.migrations",
-    "assistant.store.integrity_migrations",  # seals the rows of the tables above: keep it last
+    "assistant.sops.migrations",
+    "assistant.store.integrity_migrations",  # seals existing rows of the chained tables
 ]
 
 _meta = MetaData()

@@ -93,6 +93,9 @@ def _samples(tmp: Path) -> dict[str, Callable[[Store, Principal], Any]]:
         ),
         "assistant.sops.service.ingest": lambda s, p: sops.ingest(s, [sop_dir], principal=p),
         "assistant.sops.service.ask": lambda s, p: sops.ask(s, "how do I do the thing", principal=p),
+        "assistant.sops.service.pending_sops": lambda s, p: sops.pending_sops(s, principal=p),
+        "assistant.sops.service.approve_sop": lambda s, p: sops.approve_sop(s, "QA-900", principal=p),
+        "assistant.sops.service.check_index": lambda s, p: sops.check_index(s, principal=p),
         "assistant.calendar.deadlines.list_deadlines": lambda s, p: deadlines.list_deadlines(s, principal=p),
         "assistant.calendar.deadlines.list_sites": lambda s, p: deadlines.list_sites(s, principal=p),
         "assistant.calendar.completions.complete": lambda s, p: completions.complete(
