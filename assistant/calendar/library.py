@@ -29,7 +29,7 @@ from assistant.calendar.models import (
     Schedule,
     Site,
 )
-from assistant.calendar.schedule import parse_duration, validate_rrule
+from assistant.calendar.schedule import check_date, parse_duration, validate_rrule
 from assistant.errors import InvalidInput
 from assistant.principal import Principal
 from assistant.roles import Action, Role
@@ -96,7 +96,16 @@ def _parse_schedule(raw: Any) -> Schedule:
             parse_duration(sched.every)
         except ValueError as exc:
             raise _EntryError("schedule.every", str(exc)) from None
+        try:
+            check_date(sched.first_due, "first_due")
+        except ValueError as exc:
+            raise _EntryError("schedule.first_due", str(exc)) from None
         sched = RollingSchedule(every=sched.every.strip().upper(), first_due=sched.first_due)
+    else:
+        try:
+            check_date(sched.once, "once")
+        except ValueError as exc:
+            raise _EntryError("schedule.once", str(exc)) from None
     return sched
 
 

@@ -138,6 +138,7 @@ class DeadlineList(BaseModel):
     as_of: date
     occurrences: list[Occurrence]
     note: str | None = None
+    unusable: list[str] = Field(default_factory=list)  # "obligation id: why its schedule is unusable"
 
 
 class Completion(BaseModel):

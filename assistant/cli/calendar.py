@@ -141,6 +141,8 @@ def deadlines(
         within=within,
         expand=expand,
     )
+    for problem in result.unusable:
+        typer.echo(f"warning: not listed, unusable schedule: {problem} (fix it and re-import)", err=True)
     if as_json:
         keep = {
             "id",
@@ -164,6 +166,8 @@ def deadlines(
         }
         if result.note:
             out["note"] = result.note
+        if result.unusable:
+            out["unusable"] = result.unusable
         emit(out, True)
         return
     note = (

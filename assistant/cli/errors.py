@@ -24,6 +24,7 @@ FIELD_FLAGS = {
     "format": "--format",
     "site": "--site",
     "since": "--since",
+    "as_of": "--as-of DATE",
     "text": '--text "..."',
     "role": "--role",
     "force": "--force",
@@ -35,6 +36,7 @@ LOOKUPS = {
     "staff_id": "rxdesk staff list",
     "pa": "rxdesk pa list",
     "site": "rxdesk calendar sites",
+    "sop_id": "rxdesk sops pending",
 }
 BY_CODE = {
     "index_empty": "the SOP index is empty: run `rxdesk ingest knowledge/sops` first",
