@@ -7,7 +7,7 @@ import hashlib
 import os
 import stat
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -16,7 +16,7 @@ from assistant import audit, files
 from assistant.access import deny, guarded
 from assistant.calendar import tables as t
 from assistant.calendar.models import Completion, Occurrence, RollingSchedule
-from assistant.calendar.schedule import add_duration
+from assistant.calendar.schedule import add_duration, check_date
 from assistant.calendar.series import (
     CalendarData,
     Series,
@@ -33,6 +33,10 @@ from assistant.principal import Principal
 from assistant.roles import Action, can
 from assistant.staff import record_credential_expiry
 from assistant.store import Store
+
+# A completion is work done for one due date: done more than 5 years before it (0001-01-01, a typo
+# for last year's date ...) it is not a completion of this occurrence.
+EARLIEST_COMPLETION_DAYS = 5 * 366
 
 
 def split_occurrence_id(occ_id: str) -> tuple[str, date]:
@@ -198,6 +202,17 @@ def complete(
             "site); record a completion once it is done",
             field="on",
         )
+    if on < due - timedelta(days=EARLIEST_COMPLETION_DAYS):
+        raise InvalidInput(
+            f"the completion date {on.isoformat()} is more than 5 years before the due date "
+            f"{due.isoformat()}; check the date",
+            field="on",
+        )
+    if new_expiry is not None:
+        try:
+            check_date(new_expiry, "the new expiry")
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="new_expiry") from None
     done = cal.completions.get((s.obligation_id, s.key), {})
     if due in done:
         raise InvalidInput(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from assistant.calendar import tables as t
+from assistant.calendar.completions import complete
 from assistant.calendar.deadlines import list_deadlines
 from assistant.calendar.digest import build_digest
 from assistant.calendar.ics import export_ics
@@ -19,6 +20,7 @@ from assistant.cli import main
 from assistant.errors import InvalidInput
 from assistant.principal import OPERATOR
 from assistant.store import Store
+from tests.conftest import who
 
 HEAD = "sites:\n  - {id: main, name: Main}\nobligations:\n"
 
@@ -132,3 +134,22 @@ def test_horizons_and_dates_are_bounded(cal_store: Store) -> None:
             build_digest(cal_store, principal=OPERATOR, site="main", as_of=bad)
         with pytest.raises(InvalidInput, match="outside 1900-2199"):
             export_ics(cal_store, principal=OPERATOR, site="main", as_of=bad)
+
+
+# finding 10: a completion date before the obligation could exist
+def test_completion_dates_far_before_the_due_date_are_refused(cal_store: Store) -> None:
+    jdoe = who(cal_store, "jdoe")
+    now = dt.datetime(2027, 1, 10, 12)
+    for on in (dt.date(1, 1, 1), dt.date(2021, 1, 1)):
+        with pytest.raises(InvalidInput, match="more than 5 years before the due date 2027-01-04") as caught:
+            complete(cal_store, "form-106-loss@main@2027-01-04", principal=jdoe, on=on, evidence="x", now=now)
+        assert caught.value.field == "on"
+    done = complete(
+        cal_store,
+        "form-106-loss@main@2027-01-04",
+        principal=jdoe,
+        on=dt.date(2026, 12, 20),
+        evidence="x",
+        now=now,
+    )
+    assert done.completed_on == dt.date(2026, 12, 20)
