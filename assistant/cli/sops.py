@@ -10,6 +10,7 @@ import typer
 
 from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state
 from assistant.cli.render import answer_text
+from assistant.errors import InvalidInput
 from assistant.sops import service
 
 eval_app = typer.Typer(help="Evaluations of the assistant's quality.", no_args_is_help=True)
@@ -19,9 +20,13 @@ app.add_typer(eval_app, name="eval")
 def _progress():  # type: ignore[no-untyped-def]
     """A bar at a terminal; plain lines (at most one every 2 s, plus the last) when stderr is a log."""
     tty = sys.stderr.isatty()
-    last = {"read": 0.0, "embed": 0.0}
+    # in a log: nothing for a quick run (an error stays one line), then a line every 2 s
+    started = time.monotonic()
+    last = {"read": started, "embed": started}
 
     def show(stage: str, done: int, total: int, name: str) -> None:
+        large = stage == "read-large"
+        stage = "read" if large else stage
         if tty:
             width = 30
             filled = int(width * done / max(total, 1))
@@ -34,7 +39,8 @@ def _progress():  # type: ignore[no-untyped-def]
             sys.stderr.flush()
             return
         now = time.monotonic()
-        if done < total and now - last[stage] < 2.0:
+        final = done >= total and stage == "embed"  # reading is followed by embedding: no final line
+        if not final and not large and now - last[stage] < 2.0:
             return
         last[stage] = now
         verb = "reading" if stage == "read" else "embedded"
@@ -47,7 +53,7 @@ def _progress():  # type: ignore[no-untyped-def]
 
 @app.command()
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="Files or folders (.md .txt .docx .pdf), recursively."),
+    paths: list[str] = typer.Argument(..., help="Files or folders (.md .txt .docx .pdf), recursively."),
     prune: bool = typer.Option(False, "--prune", help="Drop indexed files that no longer exist."),
     wait: float = typer.Option(
         0.0, "--wait", min=0, max=3600, help="If another ingest is running, wait up to SECONDS for it."
@@ -56,8 +62,15 @@ def ingest(
     as_json: bool = JsonOpt,
 ) -> None:
     """Index SOP documents (incremental: unchanged files are not re-embedded; one ingest at a time)."""
+    if any(not p.strip() for p in paths):  # "$UNSET_VAR" would otherwise mean the current folder
+        raise InvalidInput("an empty path was given; name the SOP files or folders (use . for this folder)")
     report = service.ingest(
-        state().store, paths, principal=acting_as(as_staff), prune=prune, progress=_progress(), wait=wait
+        state().store,
+        [Path(p) for p in paths],
+        principal=acting_as(as_staff),
+        prune=prune,
+        progress=_progress(),
+        wait=wait,
     )
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)

@@ -50,7 +50,8 @@ from assistant.sops.readers import discover, read_source
 COLLECTION = "sop_chunks"
 MANIFEST_VERSION = 2
 DEFAULT_MAX_BYTES = 10 << 20
-# progress(stage, done, total, name): stage "read" counts files, stage "embed" counts chunks
+LARGE_FILE_BYTES = 1 << 20
+# progress(stage, done, total, name): stages "read" / "read-large" count files, "embed" counts chunks
 Progress = Callable[[str, int, int, str], None]
 
 
@@ -318,8 +319,9 @@ class SopIndex:
                     "nothing was indexed",
                     code="sop_too_large",
                 )
-            if progress:
-                progress("read", i, len(files), f"{file.name} ({human_size(size)})")
+            if progress:  # a big file takes a while to chunk: say so whatever the pace of the log
+                stage = "read-large" if size >= LARGE_FILE_BYTES else "read"
+                progress(stage, i, len(files), f"{file.name} ({human_size(size)})")
             data = file.read_bytes()
             digest = _sha256_bytes(data)
             report.files_seen += 1

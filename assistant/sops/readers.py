@@ -159,6 +159,14 @@ def discover(paths: list[Path]) -> list[tuple[Path, Path]]:
     """Expand files and folders (recursively) into (file, root) pairs; roots give relative names."""
     found: list[tuple[Path, Path]] = []
     for given in paths:
+        try:
+            given.stat()
+        except OSError as exc:
+            name = str(given) if len(str(given)) <= 120 else str(given)[:117] + "..."
+            what = (
+                "path not found" if isinstance(exc, FileNotFoundError) else f"unusable path ({exc.strerror})"
+            )
+            raise InvalidInput(f"{what}: {name}") from None
         if given.is_dir():
             for file in sorted(given.rglob("*")):
                 if file.is_file() and file.suffix.lower() in SUPPORTED and not file.name.startswith("."):

@@ -12,6 +12,7 @@ from assistant import audit
 from assistant.access import guarded
 from assistant.config import Settings
 from assistant.errors import InvalidInput, NotFound
+from assistant.files import read_input_text
 from assistant.principal import Principal
 from assistant.roles import Action
 from assistant.sops.answer import answer_question
@@ -176,6 +177,7 @@ def ask(store: Store, question: str, *, principal: Principal) -> Answer:
 
 def evaluate_file(settings: Settings, path: Path) -> EvalReport:
     """Retrieval evaluation over a question file (reads no patient data, changes nothing)."""
+    read_input_text(path, what="evaluation file", max_bytes=10 << 20)  # UTF-8, regular, bounded
     questions = load_questions(path)
     retriever = retriever_for(settings)
     if retriever.index.is_empty():

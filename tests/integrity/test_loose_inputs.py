@@ -115,7 +115,6 @@ def test_cli_ingest_prints_progress_lines_when_stderr_is_not_a_terminal(tmp_path
         )
     assert main(["--data-dir", str(tmp_path / "d"), "ingest", str(folder)]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert any(line.startswith("ingest: reading file 3/3: QA-102.md") for line in err), err
     assert any(line.startswith("ingest: embedded 3/3 chunks") for line in err), err
 
 
@@ -136,3 +135,23 @@ def test_cli_refuses_empty_text_and_files(tmp_path: Path, capsys) -> None:  # ty
         assert err.startswith("error: ") and err.count("\n") == 1
     assert main(["--data-dir", d, "review", "list", "--as", "jdoe"]) == 0
     assert "no drafts" in capsys.readouterr().out
+
+
+def test_a_large_sop_file_is_announced_before_it_is_chunked(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from assistant.cli.sops import _progress
+
+    folder = tmp_path / "sops"
+    folder.mkdir()
+    (folder / "big.md").write_text("# QA-3 Big\n\n## Steps\n" + "Check the log. " * 90_000)
+    seen: list[tuple[str, int, int, str]] = []
+    index = SopIndex(tmp_path / "index", embedding=HashingEmbedding())
+    index.ingest([folder], count_tokens=approx_tokens, progress=lambda *a: seen.append(a))
+    assert seen[0][:3] == ("read-large", 1, 1) and seen[0][3].startswith("big.md (1.3 MB)")
+    show = _progress()  # stderr is captured: not a terminal
+    show(*seen[0])
+    show("embed", 1, 10, "big.md")  # too soon after the last line: skipped
+    show("embed", 10, 10, "big.md")
+    assert capsys.readouterr().err.splitlines() == [
+        "ingest: reading file 1/1: big.md (1.3 MB)",
+        "ingest: embedded 10/10 chunks (big.md)",
+    ]
