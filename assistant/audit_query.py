@@ -6,6 +6,7 @@ from assistant import audit, integrity
 from assistant.access import guarded
 from assistant.errors import RxdeskError
 from assistant.principal import Principal
+from assistant.review.integrity import first_approval_problem
 from assistant.roles import Action
 from assistant.store import Store
 
@@ -32,6 +33,16 @@ def verify_records(store: Store, *, principal: Principal) -> integrity.ChainRepo
     broken link. The check is recorded too, after the walk (so it never reports on itself)."""
     with store.begin() as conn:
         report = integrity.verify_chain(conn, integrity.key_for(conn))
+        if report.ok:  # approvals are checked against their sealed events too
+            claim = first_approval_problem(conn)
+            if claim is not None:
+                table, row_id, problem = claim
+                report = report.model_copy(
+                    update={
+                        "ok": False,
+                        "first_break": integrity.ChainBreak(table=table, row_id=row_id, problem=problem),
+                    }
+                )
     try:
         audit.record(
             store,

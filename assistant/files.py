@@ -242,11 +242,7 @@ def safe_write(path: Path, data: bytes, *, protected: list[Path], force: bool = 
                 f"will not replace {given}: the file is read-only", code="read_only", field="path"
             )
         if not force:
-            raise Conflict(
-                f"{given} already exists; choose another name or replace it explicitly",
-                code="exists",
-                field="force",
-            )
+            raise _exists(given)
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -271,15 +267,17 @@ def safe_write(path: Path, data: bytes, *, protected: list[Path], force: bool = 
     return target
 
 
+def _exists(given: Path) -> Conflict:
+    return Conflict(
+        f"{given} already exists; choose another name or replace it explicitly", code="exists", field="force"
+    )
+
+
 def _link_no_clobber(tmp: Path, target: Path, given: Path) -> None:
     try:
         os.link(tmp, target)
     except FileExistsError:
-        raise Conflict(
-            f"{given} already exists; choose another name or replace it explicitly",
-            code="exists",
-            field="force",
-        ) from None
+        raise _exists(given) from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
             raise
@@ -287,11 +285,7 @@ def _link_no_clobber(tmp: Path, target: Path, given: Path) -> None:
         try:
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
         except FileExistsError:
-            raise Conflict(
-                f"{given} already exists; choose another name or replace it explicitly",
-                code="exists",
-                field="force",
-            ) from None
+            raise _exists(given) from None
         os.replace(tmp, target)
 
 

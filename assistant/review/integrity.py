@@ -95,6 +95,32 @@ def _approval_problems(conn: Connection, draft_id: int, d: Any, v: Any) -> list[
     return []
 
 
+def first_approval_problem(conn: Connection) -> tuple[str, int, str] | None:
+    """Across all drafts: the first claimed approval that is not a sealed approval event, as
+    (table, row id, problem). Approval fields live outside the rows' seals (they are set when a
+    version is approved), so the chain walk alone would not notice them being set or changed."""
+    claims = conn.execute(
+        select(draft_versions.c.id, draft_versions.c.draft_id)
+        .where(draft_versions.c.approved_by.is_not(None) | draft_versions.c.approved_at.is_not(None))
+        .order_by(draft_versions.c.id)
+    ).all()
+    approved = conn.execute(
+        select(drafts.c.id).where(drafts.c.status == "approved").order_by(drafts.c.id)
+    ).scalars()
+    for draft_id in sorted({d for _, d in claims} | set(approved)):
+        found = problems(conn, draft_id)
+        if found:
+            return "drafts", draft_id, found[0]
+    for version_id, draft_id in claims:  # an approval claimed by a version that is no longer current
+        v = conn.execute(select(draft_versions).where(draft_versions.c.id == version_id)).mappings().one()
+        d = conn.execute(select(drafts).where(drafts.c.id == draft_id)).mappings().first()
+        if d is not None and d["current_version"] != v["version"]:
+            found = _approval_problems(conn, draft_id, {**d, "status": "approved"}, v)
+            if found:
+                return "draft_versions", version_id, found[0]
+    return None
+
+
 def verify_draft(store: Store, conn: Connection, draft_id: int, *, principal: Principal, event: str) -> None:
     """Raise :class:`TamperDetected` (and audit the refusal) unless the draft's record verifies."""
     found = problems(conn, draft_id)

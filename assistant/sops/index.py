@@ -66,6 +66,19 @@ class FileEntry(BaseModel):
     approved_by: str | None = None
     approved_at: str | None = None
 
+    def change(self, kind: str, **extra: Any) -> SopChange:
+        """This revision as a recorded SOP change (audit log, digest)."""
+        return SopChange(
+            sop_id=self.sop_id,
+            title=self.title,
+            change=kind,  # type: ignore[arg-type]
+            version=self.version,
+            effective=self.effective,
+            sha256=self.sha256,
+            source=self.source,
+            **extra,
+        )
+
 
 class Manifest(BaseModel):
     version: int = MANIFEST_VERSION
@@ -416,17 +429,7 @@ class SopIndex:
                 new.pending.pop(key, None)
                 if gone is not None:
                     report.files_removed += 1
-                    report.changes.append(
-                        SopChange(
-                            sop_id=gone.sop_id,
-                            title=gone.title,
-                            change="removed",
-                            version=gone.version,
-                            effective=gone.effective,
-                            sha256=gone.sha256,
-                            source=gone.source,
-                        )
-                    )
+                    report.changes.append(gone.change("removed"))
         # 4. revisions approved since they were ingested (perhaps on another instance) go live
         for key, entry in list(new.pending.items()):
             if approved is None or entry.sha256 in approved:
@@ -450,19 +453,9 @@ class SopIndex:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _change(self, item: _Pending, *, pending: bool) -> SopChange:
-        e = item.entry
-        return SopChange(
-            sop_id=e.sop_id,
-            title=e.title,
-            change=item.status,  # type: ignore[arg-type]
-            version=e.version,
-            effective=e.effective,
-            sha256=e.sha256,
-            source=e.source,
-            previous_source=item.previous_source,
-            pending=pending,
-        )
+    @staticmethod
+    def _change(item: _Pending, *, pending: bool) -> SopChange:
+        return item.entry.change(item.status, previous_source=item.previous_source, pending=pending)
 
     def _upsert(self, item: _Pending) -> None:
         ids = [c.id for c in item.chunks]

@@ -112,20 +112,7 @@ def approve_sop(store: Store, sop_id: str, *, principal: Principal) -> list[SopC
     if not found:
         raise NotFound(f"no revision of SOP '{sop_id}' is waiting for approval", field="sop_id")
     now = dt.datetime.now(dt.UTC)
-    changes = [
-        SopChange(
-            sop_id=e.sop_id,
-            title=e.title,
-            change="approved",
-            version=e.version,
-            effective=e.effective,
-            sha256=e.sha256,
-            source=e.source,
-            by=principal.id,
-            at=now,
-        )
-        for e in found
-    ]
+    changes = [e.change("approved", by=principal.id, at=now) for e in found]
     with store.begin() as conn:
         have = set(conn.execute(select(sop_approvals.c.sha256)).scalars())
         for e in found:

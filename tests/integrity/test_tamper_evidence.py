@@ -100,6 +100,9 @@ def test_approval_set_directly_is_refused(staffed_store: Store) -> None:
         conn.execute(update(drafts).where(drafts.c.id == by_status).values(status="approved"))
     assert "no sealed approval record" in _export_refused(staffed_store, by_field)
     assert "no sealed approval record" in _export_refused(staffed_store, by_status)
+    report = verify_records(staffed_store, principal=OPERATOR)  # the audit check finds it too
+    assert report.first_break and report.first_break.table == "drafts"
+    assert report.first_break.row_id == by_field and "no sealed approval record" in report.first_break.problem
     # the genuine approval still exports
     ok = _approved(staffed_store)
     assert service.render_draft(staffed_store, ok, principal=who(staffed_store, "jdoe"), fmt="md").data
@@ -113,6 +116,8 @@ def test_approver_swapped_behind_the_triggers_is_refused(staffed_store: Store) -
             update(draft_versions).where(draft_versions.c.draft_id == draft_id).values(approved_by="bsmith")
         )
     assert "approver do(es) not match the sealed approval" in _export_refused(staffed_store, draft_id)
+    report = verify_records(staffed_store, principal=OPERATOR)
+    assert report.first_break and "approver do(es) not match" in report.first_break.problem
 
 
 def test_edited_content_behind_the_triggers_is_refused(staffed_store: Store) -> None:
