@@ -337,28 +337,30 @@ class SopIndex:
                 progress(stage, i, len(files), f"{file.name} ({human_size(size)})")
             data = file.read_bytes()
             digest = _sha256_bytes(data)
-            report.files_seen += 1
-            if digest in seen_hashes:
-                report.warnings.append(f"{file.name}: same content as {seen_hashes[digest]}; skipped")
-                report.files_seen -= 1
-                continue
-            seen_hashes[digest] = file.name
             source = file.relative_to(root).as_posix()
             live, waiting = old.files.get(key), old.pending.get(key)
             if (live and live.sha256 == digest) or (waiting and waiting.sha256 == digest):
+                report.files_seen += 1
                 report.files_unchanged += 1
+                seen_hashes.setdefault(digest, file.name)
                 if live and live.sha256 == digest:
                     if waiting:  # the file went back to its approved text: drop the pending one
                         del new.pending[key]
                     if live.source != source:
                         new.files[key] = live.model_copy(update={"source": source})
                 continue
+            if digest in seen_hashes:  # a copy of a file seen in this run
+                report.warnings.append(f"{file.name}: same content as {seen_hashes[digest]}; skipped")
+                continue
             twin_key, twin, twin_live = by_hash.get(digest, (None, None, False))
-            if twin_key and twin and twin_key != key and Path(twin_key).exists():
+            if twin_key and twin and twin_key != key and Path(twin_key).exists() and not (live or waiting):
+                # a new copy of a file indexed from elsewhere: indexing it twice would quote it twice
                 report.warnings.append(
                     f"{file.name}: same content as {twin.source} (already indexed); skipped"
                 )
                 continue
+            report.files_seen += 1
+            seen_hashes[digest] = file.name
             doc = read_source(file)
             raw = chunk_document(doc, source=source, file_hash=digest, count_tokens=count_tokens)
             if not raw:

@@ -235,3 +235,13 @@ def test_repair_drops_entries_whose_chunks_are_gone(fake_index: SopIndex) -> Non
     fake_index.check(repair=True)
     assert "CS-002" not in {c.sop_id for c in fake_index.chunks}
     _consistent(fake_index)
+
+
+def test_a_file_edited_into_a_copy_of_another_is_not_left_stale(fake_index: SopIndex, sop_dir: Path) -> None:
+    vac = sop_dir / "vaccines.md"
+    cs = sop_dir / "CS-002 loss.txt"
+    cs.write_text(vac.read_text())
+    report = _ingest(fake_index, sop_dir)
+    assert report.files_changed == 1
+    assert "CS-002" not in {c.sop_id for c in fake_index.chunks}  # the old text is gone
+    _consistent(fake_index)
