@@ -10,6 +10,7 @@ written around rxdesk: the draft is refused, and the refusal is audited.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -20,6 +21,19 @@ from assistant.integrity import TamperDetected, _norm, check_record
 from assistant.principal import Principal
 from assistant.review.tables import draft_reviews, draft_versions, drafts
 from assistant.store import Store
+
+
+def settled_problems(conn: Connection, draft_id: int, attempts: int = 3) -> list[str]:
+    """:func:`problems`, re-read before believing it: the draft row, its version and its events are
+    read by separate statements, and an approval committing between them (a legitimate race) looks
+    like a mismatch for an instant. Tampering persists; a race resolves on the next read."""
+    found = problems(conn, draft_id)
+    for attempt in range(1, attempts):
+        if not found:
+            break
+        time.sleep(0.05 * attempt)
+        found = problems(conn, draft_id)
+    return found
 
 
 def problems(conn: Connection, draft_id: int) -> list[str]:
@@ -108,7 +122,7 @@ def first_approval_problem(conn: Connection) -> tuple[str, int, str] | None:
         select(drafts.c.id).where(drafts.c.status == "approved").order_by(drafts.c.id)
     ).scalars()
     for draft_id in sorted({d for _, d in claims} | set(approved)):
-        found = problems(conn, draft_id)
+        found = settled_problems(conn, draft_id)
         if found:
             return "drafts", draft_id, found[0]
     for version_id, draft_id in claims:  # an approval claimed by a version that is no longer current
@@ -123,7 +137,7 @@ def first_approval_problem(conn: Connection) -> tuple[str, int, str] | None:
 
 def verify_draft(store: Store, conn: Connection, draft_id: int, *, principal: Principal, event: str) -> None:
     """Raise :class:`TamperDetected` (and audit the refusal) unless the draft's record verifies."""
-    found = problems(conn, draft_id)
+    found = settled_problems(conn, draft_id)
     if not found:
         return
     audit.record(

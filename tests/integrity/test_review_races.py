@@ -141,3 +141,26 @@ def test_losing_cli_user_sees_one_line_and_no_traceback(staffed_store: Store) ->
         assert "Traceback" not in loser
         lines = loser.strip().splitlines()
         assert len(lines) == 1 and LOSER.match(lines[0].removeprefix("error: ")), loser
+
+
+def test_export_and_audit_check_during_an_approval_never_cry_tamper(staffed_store: Store) -> None:
+    """The draft row, its version and its approval are read by separate statements; an approval
+    committing between them is a race, not tampering (found by the approve-vs-approve loop)."""
+    from assistant.audit_query import verify_records
+    from assistant.principal import OPERATOR
+
+    jdoe = who(staffed_store, "jdoe")
+    deadline = time.monotonic() + BUDGET_S
+    seen: set[str] = set()
+    for n in range(ROUNDS):
+        if n >= 3 and time.monotonic() > deadline:
+            break
+        draft_id = _new_draft(staffed_store)
+        results = _race(
+            lambda d=draft_id: service.approve(staffed_store, d, principal=jdoe),  # type: ignore[misc]
+            lambda d=draft_id: service.render_draft(staffed_store, d, principal=jdoe, fmt="md"),  # type: ignore[misc]
+        )
+        assert [kind for kind, _ in results] == ["ok", "ok"], results
+        seen.add(results[1][1].status.value)
+        assert verify_records(staffed_store, principal=OPERATOR).ok
+    assert seen <= {"draft", "approved"}
