@@ -1,7 +1,9 @@
 """Append-only audit log: who saw and did what, when, with what outcome.
 
 Entries carry a patient *reference* (a token), never names or other PHI. The database refuses
-UPDATE and DELETE on the table (triggers installed by the core migrations).
+UPDATE and DELETE on the table (triggers installed by the core migrations), and every entry is sealed
+into the tamper-evident chain (``assistant/integrity.py``), so an edit, insertion or deletion made
+behind the triggers' back is found by ``verify``.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from assistant import integrity
 from assistant.store import Store
 from assistant.store.tables import audit_log
 
@@ -49,9 +52,9 @@ def record(
     }
     if isinstance(store_or_conn, Store):
         with store_or_conn.begin() as conn:
-            conn.execute(insert(audit_log).values(**values))
+            integrity.append(conn, audit_log, values)
     else:
-        store_or_conn.execute(insert(audit_log).values(**values))
+        integrity.append(store_or_conn, audit_log, values)
 
 
 def entries(
@@ -60,10 +63,14 @@ def entries(
     actor: str | None = None,
     action: str | None = None,
     target: str | None = None,
+    since: datetime | None = None,
     limit: int = 200,
 ) -> list[AuditEntry]:
     """Most recent first."""
-    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    query = select(*(c for c in audit_log.c if not c.name.startswith("chain_")))
+    query = query.order_by(audit_log.c.id.desc()).limit(limit)
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
     if actor:
         query = query.where(audit_log.c.actor == actor)
     if action:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from assistant import audit
+from assistant import audit, integrity
 from assistant.access import guarded
+from assistant.errors import RxdeskError
 from assistant.principal import Principal
+from assistant.review.integrity import first_approval_problem
 from assistant.roles import Action
 from assistant.store import Store
 
@@ -23,3 +25,36 @@ def read_audit(
     rows = audit.entries(store, actor=actor, action=action, target=target, limit=limit)
     audit.record(store, actor=principal.id, action="audit.view", detail={"rows": len(rows)})
     return rows
+
+
+@guarded(Action.VERIFY_RECORDS, "audit.verify")
+def verify_records(store: Store, *, principal: Principal) -> integrity.ChainReport:
+    """Walk the tamper-evident chain (audit entries, draft versions, approvals); report the first
+    broken link. The check is recorded too, after the walk (so it never reports on itself)."""
+    with store.begin() as conn:
+        report = integrity.verify_chain(conn, integrity.key_for(conn))
+        if report.ok:  # approvals are checked against their sealed events too
+            claim = first_approval_problem(conn)
+            if claim is not None:
+                table, row_id, problem = claim
+                report = report.model_copy(
+                    update={
+                        "ok": False,
+                        "first_break": integrity.ChainBreak(table=table, row_id=row_id, problem=problem),
+                    }
+                )
+    try:
+        audit.record(
+            store,
+            actor=principal.id,
+            action="audit.verify",
+            outcome="ok" if report.ok else "broken",
+            detail={
+                "records": report.records,
+                "break_seq": report.first_break.seq if report.first_break else None,
+            },
+        )
+    except RxdeskError:
+        if report.ok:
+            raise
+    return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,16 @@ class Settings(BaseSettings):
     log_content: bool = Field(
         default=False, description="Log the text of messages (off: logs hold ids and sizes only)."
     )
+    # SOP manual: "required" keeps a new or changed SOP out of answers until a pharmacist or admin
+    # approves it
+    sop_approval: Literal["off", "required"] = Field(default="off")
+    max_sop_mb: float = Field(default=10.0, gt=0, description="Largest SOP file ingest accepts.")
+    # integrity: the key of the tamper-evident chain (default <data_dir>/chain.key); instances sharing
+    # one PostgreSQL database must share this file
+    chain_key_file: Path | None = None
+    # evidence files: where they may be read from (os.pathsep-separated; default home, cwd, temp dir)
+    evidence_roots: str | None = None
+    max_evidence_mb: float = Field(default=25.0, gt=0, description="Largest evidence file accepted.")
     # Slack (optional; `rxdesk serve` starts the terminal chat when unset). Slack's own variable
     # names work, and so do RXDESK_-prefixed ones.
     slack_bot_token: str | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
@@ -93,10 +104,27 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         return self.data_dir / "files"
 
+    @property
+    def chain_key_path(self) -> Path:
+        return self.chain_key_file or self.data_dir / "chain.key"
+
     def ensure_dirs(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """Create the data directory private to this account (0700, files 0600; see files.py)."""
+        from assistant.files import secure_data_dir
+
+        secure_data_dir(self.data_dir)
 
 
 def load_settings(**overrides: object) -> Settings:
+    """The settings from the environment (and ``.env``); a bad value is a one-line error."""
+    from pydantic import ValidationError
+
+    from assistant.errors import InvalidInput
+
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)  # type: ignore[arg-type]
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "RXDESK_" + "_".join(str(p) for p in err["loc"]).upper()
+        raise InvalidInput(f"setting {name}: {err['msg']}", code="bad_setting") from None

@@ -65,6 +65,8 @@ class Action(StrEnum):
     VIEW_STAFF = "view_staff"
     MANAGE_STAFF = "manage_staff"
     VIEW_AUDIT = "view_audit"
+    VERIFY_RECORDS = "verify_records"  # check the tamper-evident chain (shows no PHI)
+    APPROVE_SOP = "approve_sop"  # let a new or changed SOP be used for answers
 
 
 _STAFF = frozenset(Role)
@@ -95,6 +97,8 @@ MATRIX: dict[Action, frozenset[AnyRole]] = {
     Action.VIEW_STAFF: _STAFF | _OPERATOR,
     Action.MANAGE_STAFF: frozenset({Role.PHARMACIST, Role.ADMIN}) | _OPERATOR,
     Action.VIEW_AUDIT: frozenset({Role.PHARMACIST, Role.ADMIN}),
+    Action.VERIFY_RECORDS: frozenset({Role.PHARMACIST, Role.ADMIN}) | _OPERATOR,
+    Action.APPROVE_SOP: frozenset({Role.PHARMACIST, Role.ADMIN}),
 }
 
 # Why a refusal happened, in words a technician or a pharmacist understands (no CLI flags).
@@ -105,6 +109,7 @@ WHY: dict[Action, str] = {
     Action.REQUEST_CHANGES: "only a pharmacist reviews drafts",
     Action.VIEW_AUDIT: "the audit log is for pharmacists and admins",
     Action.DELIVER_DIGEST: "the daily digest is posted by the scheduler",
+    Action.APPROVE_SOP: "a pharmacist or an admin approves SOP changes",
     Action.COMPLETE_FOR_OTHERS: "another person's credential or personal deadline is recorded by a "
     "pharmacist or an admin",
 }
@@ -139,6 +144,8 @@ DESCRIBE: dict[Action, str] = {
     Action.VIEW_STAFF: "see the staff directory",
     Action.MANAGE_STAFF: "change the staff directory",
     Action.VIEW_AUDIT: "read the audit log",
+    Action.VERIFY_RECORDS: "check the records for tampering",
+    Action.APPROVE_SOP: "approve SOP changes",
 }
 
 

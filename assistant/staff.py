@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import Connection, delete, insert, select, update
 
-from assistant import audit
+from assistant import audit, strict_yaml
 from assistant.access import guarded
 from assistant.drafting.codes import npi_problem
 from assistant.errors import InvalidInput, NotFound
+from assistant.files import read_input_text
 from assistant.principal import Principal
 from assistant.roles import Action, Role
 from assistant.store import Store
@@ -73,14 +73,8 @@ def _first_error(exc: ValidationError, where: str) -> InvalidInput:
 
 def parse_staff_file(path: Path) -> list[StaffMember]:
     """Validate the whole file first; a bad entry rejects the file (nothing half-imported)."""
-    if not path.is_file():
-        raise InvalidInput(f"staff file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise InvalidInput(f"{path.name}: not valid YAML{where}") from exc
+    # strict: UTF-8, at most 1 MB, no duplicate keys, dates checked by the model (not by PyYAML)
+    data = strict_yaml.load(read_input_text(path, what="staff file", max_bytes=1 << 20), path.name)
     items = data.get("staff") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise InvalidInput(f"{path.name}: expected a list of staff (or a 'staff:' key holding one)")

@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field
 from assistant.access import guarded
 from assistant.calendar.digest import first_per_series
 from assistant.calendar.models import Occurrence
+from assistant.calendar.schedule import check_date
 from assistant.calendar.series import CalendarData, collect, load_calendar, site_today
+from assistant.errors import InvalidInput
 from assistant.principal import Principal
 from assistant.roles import Action
 from assistant.store import Store
@@ -196,6 +198,11 @@ def ask(
     cal: CalendarData | None = None,
 ) -> DeadlineAnswer:
     """Answer a deadline question in plain language, without an LLM."""
+    if as_of is not None:
+        try:
+            check_date(as_of, "the date")
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="as_of") from None
     cal = cal or load_calendar(store)
     q = _norm(question).strip()
     site = site or _find_site(q, cal)

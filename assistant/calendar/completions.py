@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import shutil
-from datetime import UTC, date, datetime
+import os
+import stat
+import tempfile
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert
 
-from assistant import audit
+from assistant import audit, files
 from assistant.access import deny, guarded
 from assistant.calendar import tables as t
 from assistant.calendar.models import Completion, Occurrence, RollingSchedule
-from assistant.calendar.schedule import add_duration
+from assistant.calendar.schedule import add_duration, check_date
 from assistant.calendar.series import (
     CalendarData,
     Series,
@@ -24,11 +27,16 @@ from assistant.calendar.series import (
     series_dates,
     site_today,
 )
+from assistant.config import Settings
 from assistant.errors import InvalidInput, NotFound
 from assistant.principal import Principal
 from assistant.roles import Action, can
 from assistant.staff import record_credential_expiry
 from assistant.store import Store
+
+# A completion is work done for one due date: done more than 5 years before it (0001-01-01, a typo
+# for last year's date ...) it is not a completion of this occurrence.
+EARLIEST_COMPLETION_DAYS = 5 * 366
 
 
 def split_occurrence_id(occ_id: str) -> tuple[str, date]:
@@ -57,22 +65,95 @@ def find_series(cal: CalendarData, occ_id: str) -> tuple[Series, date]:
     raise NotFound(f"no deadline with the id '{occ_id}'", field="occurrence_id")
 
 
-def _store_evidence_file(files_dir: Path, src: Path) -> tuple[str, str]:
-    if not src.is_file():
+def evidence_roots(settings: Settings) -> list[Path]:
+    """Folders evidence files may be read from: ``evidence_roots`` (os.pathsep-separated) or, by
+    default, the home folder, the current folder and the temp folder."""
+    if settings.evidence_roots:
+        return [Path(p).expanduser() for p in settings.evidence_roots.split(os.pathsep) if p.strip()]
+    return [Path.home(), Path.cwd(), Path(tempfile.gettempdir())]
+
+
+def _open_evidence(settings: Settings, src: Path) -> tuple[int, int]:
+    """Open the evidence file safely; returns (fd, size). Refused, with a one-line reason: a file
+    outside the allowed folders (after following every symlink), anything in the data directory or
+    a system folder (/proc, /dev, /etc ...), a device, pipe or folder, an empty or oversized file."""
+    given = Path(src).expanduser()
+    if not given.is_absolute():
+        given = Path.cwd() / given
+    if not os.path.lexists(given):
         raise InvalidInput(f"evidence file not found: {src}", field="evidence_file")
+    real = Path(os.path.realpath(given))
+    why = files.protected_reason(real, [settings.data_dir])
+    if why:
+        raise InvalidInput(
+            f"evidence file {src} refused: {why}", code="evidence_refused", field="evidence_file"
+        )
+    roots = [Path(os.path.realpath(r)) for r in evidence_roots(settings)]
+    if not any(files.is_within(real, r) for r in roots):
+        raise InvalidInput(
+            f"evidence file {src} is outside the folders evidence may come from "
+            f"({', '.join(str(r) for r in roots)}; RXDESK_EVIDENCE_ROOTS sets others)",
+            code="evidence_refused",
+            field="evidence_file",
+        )
+    try:
+        # O_NONBLOCK: opening a named pipe must not hang; O_NOFOLLOW: the path was resolved above
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot read evidence file {src}: {exc.strerror}", field="evidence_file"
+        ) from None
+    st = os.fstat(fd)
+    limit = int(settings.max_evidence_mb * (1 << 20))
+    problem = None
+    if not stat.S_ISREG(st.st_mode):
+        problem = "it is not a regular file (a device, pipe or folder)"
+    elif st.st_size == 0:
+        problem = "it is empty"
+    elif st.st_size > limit:
+        problem = f"it is {files.human_size(st.st_size)} (limit {files.human_size(limit)})"
+    if problem:
+        os.close(fd)
+        raise InvalidInput(
+            f"evidence file {src} refused: {problem}", code="evidence_refused", field="evidence_file"
+        )
+    return fd, limit
+
+
+def _store_evidence_file(settings: Settings, src: Path) -> tuple[str, str]:
+    """Copy the evidence into ``<data-dir>/files/evidence/`` under its SHA-256 (0600). Each copy goes
+    through its own temp file, so two completions attaching the same file never collide."""
+    fd, limit = _open_evidence(settings, src)
+    incoming = settings.files_dir / "evidence" / ".incoming"
+    files.private_mkdir(incoming)
+    tmp_fd, tmp_name = tempfile.mkstemp(dir=incoming, prefix="ev-", suffix=".part")
     digest = hashlib.sha256()
-    with src.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    sha = digest.hexdigest()
-    suffix = "".join(src.suffixes[-2:])[:16]
-    rel = Path("evidence") / sha[:2] / f"{sha}{suffix}"
-    dest = files_dir / rel
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".part")
-        shutil.copyfile(src, tmp)
-        tmp.replace(dest)
+    size = 0
+    try:
+        with os.fdopen(fd, "rb") as src_fh, os.fdopen(tmp_fd, "wb") as out:
+            os.set_blocking(src_fh.fileno(), True)
+            for chunk in iter(lambda: src_fh.read(1 << 20), b""):
+                size += len(chunk)
+                if size > limit:  # it grew while we read it
+                    raise InvalidInput(
+                        f"evidence file {src} refused: larger than {files.human_size(limit)}",
+                        code="evidence_refused",
+                        field="evidence_file",
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        suffix = "".join(Path(src).suffixes[-2:])[:16]
+        rel = Path("evidence") / sha[:2] / f"{sha}{suffix}"
+        dest = settings.files_dir / rel
+        files.private_mkdir(dest.parent)
+        os.chmod(tmp_name, 0o600)
+        os.replace(tmp_name, dest)  # same content under the same name: a concurrent copy is harmless
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
     return rel.as_posix(), sha
 
 
@@ -121,6 +202,17 @@ def complete(
             "site); record a completion once it is done",
             field="on",
         )
+    if on < due - timedelta(days=EARLIEST_COMPLETION_DAYS):
+        raise InvalidInput(
+            f"the completion date {on.isoformat()} is more than 5 years before the due date "
+            f"{due.isoformat()}; check the date",
+            field="on",
+        )
+    if new_expiry is not None:
+        try:
+            check_date(new_expiry, "the new expiry")
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="new_expiry") from None
     done = cal.completions.get((s.obligation_id, s.key), {})
     if due in done:
         raise InvalidInput(
@@ -144,7 +236,7 @@ def complete(
             )
     stored_file = sha = None
     if evidence_file is not None:
-        stored_file, sha = _store_evidence_file(store.settings.files_dir, evidence_file)
+        stored_file, sha = _store_evidence_file(store.settings, evidence_file)
     recorded_at = aware(now) if now else datetime.now(UTC)
     snapshot = occurrence_of(s, due, on).model_dump(mode="json")
     values = {

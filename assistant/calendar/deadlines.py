@@ -33,7 +33,7 @@ def list_deadlines(
     occs = collect(cal, site=site, owner=owner, as_of=as_of, within=within, now=now, expand=expand)
     shown_as_of = as_of or site_today(cal.tz(site or cal.default_site()), now)
     note = NO_OBLIGATIONS if not cal.obligations else None
-    return DeadlineList(as_of=shown_as_of, occurrences=occs, note=note)
+    return DeadlineList(as_of=shown_as_of, occurrences=occs, note=note, unusable=cal.unusable)
 
 
 @guarded(Action.VIEW_DEADLINES, "calendar.sites")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from assistant.access import guarded
 from assistant.calendar.models import Occurrence
-from assistant.calendar.series import CalendarData, collect, load_calendar, site_today
+from assistant.calendar.series import MAX_WINDOW_DAYS, CalendarData, collect, load_calendar, site_today
 from assistant.errors import InvalidInput, NotFound
 from assistant.principal import Principal
 from assistant.roles import Action
@@ -21,6 +21,7 @@ from assistant.store import Store
 
 PRODID = "-//rxdesk//Compliance calendar//EN"
 DEFAULT_ICS_DAYS = 3 * 365
+MAX_ICS_EVENTS = 20000  # calendar apps choke long before; a bigger file means a runaway rule
 MAX_ALARMS = 5
 
 
@@ -81,7 +82,14 @@ def export_ics(
         raise NotFound(f"unknown site '{site}' (known: {', '.join(cal.sites) or 'none yet'})", field="site")
     if days < 1:
         raise InvalidInput("the calendar must cover at least 1 day", field="days")
+    if days > MAX_WINDOW_DAYS:
+        raise InvalidInput(f"the calendar may cover at most {MAX_WINDOW_DAYS} days (10 years)", field="days")
     today = as_of or site_today(cal.tz(site), now)
     occs = collect(cal, site=site, as_of=today, within=days, expand=True)
+    if len(occs) > MAX_ICS_EVENTS:
+        raise InvalidInput(
+            f"the calendar would hold {len(occs)} events (at most {MAX_ICS_EVENTS}); cover fewer days",
+            field="days",
+        )
     data = build_ics(occs, name=f"{cal.sites[site].name} compliance")
     return IcsExport(site=site, events=len(occs), data=data)

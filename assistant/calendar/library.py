@@ -12,11 +12,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 
-from assistant import audit
+from assistant import audit, strict_yaml
 from assistant.access import guarded
 from assistant.calendar import tables as t
 from assistant.calendar.models import (
@@ -29,8 +28,9 @@ from assistant.calendar.models import (
     Schedule,
     Site,
 )
-from assistant.calendar.schedule import parse_duration, validate_rrule
+from assistant.calendar.schedule import check_date, parse_duration, validate_rrule
 from assistant.errors import InvalidInput
+from assistant.files import read_input_text
 from assistant.principal import Principal
 from assistant.roles import Action, Role
 from assistant.store import Store
@@ -42,13 +42,6 @@ _SCHEDULE_FORMS: list[tuple[frozenset[str], type]] = [
     (frozenset({"once"}), OnceSchedule),
 ]
 _MAX_LEAD = 3650
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML, but dates stay strings so a bad one (2024-13-01) is reported against its field."""
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
 
 
 class _EntryError(Exception):
@@ -96,7 +89,16 @@ def _parse_schedule(raw: Any) -> Schedule:
             parse_duration(sched.every)
         except ValueError as exc:
             raise _EntryError("schedule.every", str(exc)) from None
+        try:
+            check_date(sched.first_due, "first_due")
+        except ValueError as exc:
+            raise _EntryError("schedule.first_due", str(exc)) from None
         sched = RollingSchedule(every=sched.every.strip().upper(), first_due=sched.first_due)
+    else:
+        try:
+            check_date(sched.once, "once")
+        except ValueError as exc:
+            raise _EntryError("schedule.once", str(exc)) from None
     return sched
 
 
@@ -127,12 +129,8 @@ def _parse_obligation(raw: dict[str, Any]) -> Obligation:
 
 def parse_library(text: str, name: str = "obligations.yaml") -> Library:
     """Validate a whole library; raise :class:`InvalidInput` naming the entry and field."""
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise InvalidInput(f"{name}: not valid YAML{where}") from None
+    # strict YAML: dates stay strings (a bad one is reported against its field), no duplicate keys
+    data = strict_yaml.load(text, name)
     if data is None:
         raise InvalidInput(f"{name}: the file is empty")
     if not isinstance(data, dict):
@@ -194,13 +192,7 @@ def parse_library(text: str, name: str = "obligations.yaml") -> Library:
 
 
 def load_library_file(path: Path) -> Library:
-    if not path.is_file():
-        raise InvalidInput(f"obligations file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path.name}: not UTF-8 text") from None
-    return parse_library(text, path.name)
+    return parse_library(read_input_text(path, what="obligations file", max_bytes=5 << 20), path.name)
 
 
 @guarded(Action.MANAGE_CALENDAR, "calendar.import")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.config import parse_hh_mm
+from assistant.sops.models import SopChange
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
@@ -145,6 +146,7 @@ class DeadlineList(BaseModel):
     as_of: date
     occurrences: list[Occurrence]
     note: str | None = None
+    unusable: list[str] = Field(default_factory=list)  # "obligation id: why its schedule is unusable"
 
 
 class Completion(BaseModel):
@@ -188,3 +190,7 @@ class Digest(BaseModel):
     due_soon: list[Occurrence]
     reminders: list[Occurrence]
     completed_recently: list[Occurrence]
+    # SOPs added, changed, renamed, removed or approved since the last daily digest (so the
+    # pharmacist in charge sees a planted or edited SOP), oldest first
+    sop_changes: list[SopChange] = Field(default_factory=list)
+    sop_changes_since: datetime | None = None

@@ -7,6 +7,9 @@ the same everywhere, so the words live here and the layout lives in each adapter
 from __future__ import annotations
 
 from assistant.calendar.models import Digest, Occurrence
+from assistant.sops.models import SopChange
+
+SOP_CHANGES_TITLE = "SOP changes since the last digest"
 
 EMPTY_DIGEST = "Nothing overdue and nothing due this week. Nice work keeping the pharmacy inspection-ready!"
 MAX_ITEMS_PER_SECTION = 15
@@ -46,3 +49,21 @@ def digest_sections(d: Digest) -> list[tuple[str, list[Occurrence]]]:
 
 def is_quiet(d: Digest) -> bool:
     return not d.overdue and not d.due_soon
+
+
+def sop_change(c: SopChange) -> str:
+    """ "VAC-001 Vaccine storage: changed (v1.2, effective 2026-01-15) by jdoe 2026-11-28 08:10 UTC,
+    waiting for approval; sha256 1a2b3c4d5e6f" """
+    facts = ", ".join(
+        part
+        for part in (f"v{c.version}" if c.version else "", f"effective {c.effective}" if c.effective else "")
+        if part
+    )
+    moved = f" from {c.previous_source}" if c.previous_source else ""
+    who = f" by {c.by}" if c.by else ""
+    at = f" {c.at:%Y-%m-%d %H:%M} UTC" if c.at else ""
+    state = ", waiting for approval (not used for answers)" if c.pending else ""
+    return (
+        f"{c.sop_id} {c.title}: {c.change}{moved}{' (' + facts + ')' if facts else ''}{who}{at}{state}; "
+        f"{c.source}, sha256 {c.sha256[:12]}"
+    )

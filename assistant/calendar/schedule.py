@@ -27,6 +27,13 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+# Sane bounds for compliance schedules (anything outside is a typo or an attack, and used to break
+# every listing with "year 1000002025 is out of range"): dates between these years, at most this
+# long between two due dates, at most this many due dates in a year.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+MAX_PERIOD_YEARS = 25
+MAX_PER_YEAR = 400
+_SUB_DAILY = ("BYHOUR", "BYMINUTE", "BYSECOND")
 _FREQS = {"YEARLY", "MONTHLY", "WEEKLY", "DAILY"}
 _SIMPLE_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST"}
 
@@ -39,7 +46,15 @@ def parse_duration(text: str) -> relativedelta:
     years, months, weeks, days = (int(g or 0) for g in m.groups())
     if years == months == weeks == days == 0:
         raise ValueError(f"'{text}' is a zero duration")
+    if years * 366 + months * 31 + weeks * 7 + days > MAX_PERIOD_YEARS * 366:
+        raise ValueError(f"'{text}' is longer than {MAX_PERIOD_YEARS} years between due dates")
     return relativedelta(years=years, months=months, days=days + 7 * weeks)
+
+
+def check_date(d: date, what: str = "date") -> None:
+    """Raise ValueError unless ``d`` lies in the years a compliance calendar can mean."""
+    if not EARLIEST_YEAR <= d.year <= LATEST_YEAR:
+        raise ValueError(f"{what} {d.isoformat()} is outside {EARLIEST_YEAR}-{LATEST_YEAR}")
 
 
 def add_months(d: date, months: int) -> date:
@@ -104,14 +119,34 @@ def validate_rrule(rule: str, start: date) -> None:
         raise ValueError(f"COUNT must be a positive integer, not '{parts['COUNT']}'")
     if "UNTIL" in parts:
         _parse_until(parts["UNTIL"])
+    sub_daily = [p for p in _SUB_DAILY if p in parts]
+    if sub_daily:
+        raise ValueError(f"{sub_daily[0]} is not supported: deadlines are calendar dates, not times of day")
+    check_date(start, "start")
+    step_days = {"YEARLY": 366, "MONTHLY": 31, "WEEKLY": 7, "DAILY": 1}[freq] * int(
+        parts.get("INTERVAL", "1")
+    )
+    if step_days > MAX_PERIOD_YEARS * 366:
+        raise ValueError(f"the next date after 'start' falls more than {MAX_PERIOD_YEARS} years later")
     try:
         r = _rrule(rule, start)
-        first = r.after(datetime.combine(start, datetime.min.time()), inc=True)
-    except (ValueError, TypeError) as exc:
+        begin = datetime.combine(start, datetime.min.time())
+        first = r.after(begin, inc=True)
+        second = r.after(first) if first is not None else None
+    except (ValueError, TypeError, OverflowError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"not a valid RRULE: {msg}") from None
     if first is None and not _is_simple(parts):
         raise ValueError("the rule produces no dates on or after 'start'")
+    for d in (first, second):
+        if d is not None and (d.date() - start).days > MAX_PERIOD_YEARS * 366:
+            raise ValueError(f"the next date after 'start' falls more than {MAX_PERIOD_YEARS} years later")
+    year_end = begin + timedelta(days=366)
+    for count, when in enumerate(r.xafter(begin, inc=True), start=1):
+        if when > year_end:
+            break
+        if count > MAX_PER_YEAR:
+            raise ValueError(f"the rule gives more than {MAX_PER_YEAR} dates a year")
 
 
 @lru_cache(maxsize=4096)
@@ -145,13 +180,22 @@ def fixed_dates(rule: str, start: date, lo: date, hi: date) -> list[date]:
         r = _rrule(rule, start)
         lo_dt = datetime.combine(max(lo, start), datetime.min.time())
         hi_dt = datetime.combine(hi, datetime.min.time())
-        return [d.date() for d in r.between(lo_dt, hi_dt, inc=True)]
+        out = []
+        for when in r.xafter(lo_dt, inc=True):
+            if when > hi_dt:
+                break
+            if not out or out[-1] != when.date():  # one due date per day, whatever the rule says
+                out.append(when.date())
+        return out
     out: list[date] = []
     if freq in ("DAILY", "WEEKLY"):
         step = interval * (7 if freq == "WEEKLY" else 1)
         k = max(0, (lo - start).days // step)
         while count is None or k < count:
-            d = start + timedelta(days=step * k)
+            try:
+                d = start + timedelta(days=step * k)
+            except OverflowError:
+                break
             if d > hi:
                 break
             if d >= lo:
@@ -162,7 +206,10 @@ def fixed_dates(rule: str, start: date, lo: date, hi: date) -> list[date]:
     months_to_lo = (lo.year - start.year) * 12 + (lo.month - start.month)
     k = max(0, months_to_lo // step - 1)
     while count is None or k < count:
-        d = add_months(start, step * k)
+        try:
+            d = add_months(start, step * k)
+        except ValueError:  # past year 9999: nothing more to list
+            break
         if d > hi:
             break
         if d >= lo:

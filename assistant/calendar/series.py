@@ -49,12 +49,20 @@ from assistant.calendar.models import (
     Site,
 )
 from assistant.calendar.pa_rules import pa_deadlines
-from assistant.calendar.schedule import add_duration, fixed_dates, period_days
+from assistant.calendar.schedule import (
+    add_duration,
+    check_date,
+    fixed_dates,
+    parse_duration,
+    period_days,
+    validate_rrule,
+)
 from assistant.errors import InvalidInput, NotFound
 from assistant.staff import StaffMember, list_staff
 from assistant.store import Store
 
 DEFAULT_HORIZON_DAYS = 365
+MAX_WINDOW_DAYS = 3660
 RECENT_DAYS = 7
 HIGH_FREQUENCY_DAYS = 7
 NO_OBLIGATIONS = "no obligations yet: the compliance library has not been imported"
@@ -110,6 +118,9 @@ class CalendarData:
     pas: list[PARequest]
     completions: dict[tuple[str, str], dict[date, CompletionRow]] = field(default_factory=dict)
     completion_list: list[CompletionRow] = field(default_factory=list)
+    # obligations stored with a schedule rxdesk cannot use (imported before the bounds existed):
+    # "id: reason"; they are left out of every listing rather than breaking it
+    unusable: list[str] = field(default_factory=list)
     _series: list[Series] | None = field(default=None, repr=False)
 
     def series(self) -> list[Series]:
@@ -150,10 +161,13 @@ def load_calendar(store: Store) -> CalendarData:
             (Obligation.model_validate(r.data), r.tracked_from)
             for r in conn.execute(select(t.obligations).order_by(t.obligations.c.id))
         ]
+        unusable = [f"{ob.id}: {why}" for ob, _ in obs if (why := schedule_problem(ob.schedule))]
+        obs = [(ob, since) for ob, since in obs if not schedule_problem(ob.schedule)]
         reminders = {r.type: list(r.days) for r in conn.execute(select(t.credential_reminders))}
         comp_rows = conn.execute(select(t.completions).order_by(t.completions.c.id)).all()
         pa_rows = conn.execute(select(t.pa_requests).order_by(t.pa_requests.c.id)).mappings().all()
     cal = CalendarData(
+        unusable=unusable,
         sites=sites,
         obligations=obs,
         reminders=reminders,
@@ -172,6 +186,21 @@ def load_calendar(store: Store) -> CalendarData:
         cal.completions.setdefault(row.series, {})[row.due] = row
         cal.completion_list.append(row)
     return cal
+
+
+def schedule_problem(schedule: FixedSchedule | RollingSchedule | OnceSchedule) -> str | None:
+    """Why a stored schedule cannot be used (None when it can): the same bounds import applies."""
+    try:
+        if isinstance(schedule, FixedSchedule):
+            validate_rrule(schedule.rrule, schedule.start)
+        elif isinstance(schedule, RollingSchedule):
+            parse_duration(schedule.every)
+            check_date(schedule.first_due, "first_due")
+        else:
+            check_date(schedule.once, "once")
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def aware(dt: datetime) -> datetime:
@@ -313,13 +342,16 @@ def rolling_chain(
     due = sched.first_due
     for _ in range(10000):
         row = done.get(due)
-        if row is not None:
-            settled.append(due)
-            due = add_duration(row.completed_on, sched.every)
-        elif due < tracked_from:
-            settled.append(due)  # before rxdesk: assumed done on time
-            due = add_duration(due, sched.every)
-        else:
+        try:
+            if row is not None:
+                settled.append(due)
+                due = add_duration(row.completed_on, sched.every)
+            elif due < tracked_from:
+                settled.append(due)  # before rxdesk: assumed done on time
+                due = add_duration(due, sched.every)
+            else:
+                break
+        except (ValueError, OverflowError):  # a period imported before it was bounded: stop here
             break
     return settled, due
 
@@ -339,7 +371,10 @@ def series_dates(s: Series, cal: CalendarData, lo: date, hi: date) -> list[date]
         out = [d for d in settled if lo <= d <= hi]
         n = 0
         while True:
-            d = add_duration(open_due, sched.every, n) if n else open_due
+            try:
+                d = add_duration(open_due, sched.every, n) if n else open_due
+            except (ValueError, OverflowError):  # beyond year 9999
+                break
             if d > hi:
                 break
             if d >= lo:
@@ -459,6 +494,13 @@ def collect(
         raise NotFound(f"unknown site '{site}' (known: {known})")
     if within is not None and within < 0:
         raise InvalidInput("the window must be 0 or more days", field="within")
+    if within is not None and within > MAX_WINDOW_DAYS:
+        raise InvalidInput(f"the window must be at most {MAX_WINDOW_DAYS} days (10 years)", field="within")
+    if as_of is not None:
+        try:
+            check_date(as_of, "the date")
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="as_of") from None
     horizon = DEFAULT_HORIZON_DAYS if within is None else within
     staff_by_id = {m.id: m for m in cal.staff}
     today_cache: dict[str | None, date] = {}

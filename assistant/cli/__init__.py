@@ -6,6 +6,7 @@ Each sub-command group lives in its own module; this module wires them together 
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -47,6 +48,21 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except (click.exceptions.Exit, typer.Exit) as exc:
         return exc.exit_code
+    except OSError as exc:
+        # the file system said no (name too long, permission, disk full ...): say what and where
+        where = f": {str(exc.filename)[:120]}" if exc.filename else ""
+        print(f"error: {exc.strerror or type(exc).__name__}{where}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug, not bad input: still one line, the traceback on request
+        if os.environ.get("RXDESK_DEBUG"):
+            raise
+        detail = one_line(str(exc))[:200]
+        print(
+            f"error: unexpected {type(exc).__name__}: {detail} (a bug: please report it; "
+            "RXDESK_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 70
     return result if isinstance(result, int) else 0
 
 

@@ -13,7 +13,7 @@ from assistant.calendar import deadlines as deadlines_mod
 from assistant.calendar import digest as digest_mod
 from assistant.calendar import ics as ics_mod
 from assistant.calendar.models import Occurrence, PARequest
-from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state, write_file
+from assistant.cli.common import AsOpt, ForceOpt, JsonOpt, acting_as, app, emit, state, write_file
 from assistant.cli.render import deadline_answer_text, digest_text
 from assistant.errors import InvalidInput
 from integrations.slack.blocks import digest_blocks
@@ -141,6 +141,8 @@ def deadlines(
         within=within,
         expand=expand,
     )
+    for problem in result.unusable:
+        typer.echo(f"warning: not listed, unusable schedule: {problem} (fix it and re-import)", err=True)
     if as_json:
         keep = {
             "id",
@@ -164,6 +166,8 @@ def deadlines(
         }
         if result.note:
             out["note"] = result.note
+        if result.unusable:
+            out["unusable"] = result.unusable
         emit(out, True)
         return
     note = (
@@ -243,6 +247,7 @@ def deadlines_ics(
     out: Path = typer.Option(..., "--out", help="The .ics file to write."),
     days: int = typer.Option(ics_mod.DEFAULT_ICS_DAYS, "--days", help="Horizon in days (default 3 years)."),
     as_of: str | None = typer.Option(None, "--as-of"),
+    force: bool = ForceOpt,
     as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -250,7 +255,7 @@ def deadlines_ics(
     ics = ics_mod.export_ics(
         state().store, principal=acting_as(as_staff), site=site, as_of=_date(as_of, "--as-of"), days=days
     )
-    write_file(out, ics.data)
+    write_file(out, ics.data, force=force)
     emit({"file": str(out), "events": ics.events}, as_json, f"wrote {ics.events} events to {out}")
 
 

@@ -11,7 +11,7 @@ import typer
 from pydantic import BaseModel
 
 from assistant.config import Settings, load_settings
-from assistant.errors import InvalidInput
+from assistant.files import protected_paths, safe_write
 from assistant.principal import OPERATOR, Principal
 from assistant.staff import get_staff
 from assistant.store import Store, open_store
@@ -87,10 +87,11 @@ def emit(obj: Any, as_json: bool, text: str | None = None) -> None:
         typer.echo(text if text is not None else json.dumps(to_jsonable(obj), indent=2))
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Write an output file for the user (export, calendar)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
+ForceOpt = typer.Option(False, "--force", help="Replace the file if it already exists.")
+
+
+def write_file(path: Path, data: bytes, *, force: bool = False) -> Path:
+    """Write an output file for the user (export, calendar): never into the data directory or a
+    system folder, never through a symlink, never over an existing file without ``--force``,
+    atomically (see assistant/files.py). Returns the real path written."""
+    return safe_write(path, data, protected=protected_paths(state().settings), force=force)

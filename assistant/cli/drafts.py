@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state, write_file
+from assistant.cli.common import AsOpt, ForceOpt, JsonOpt, acting_as, app, emit, state, write_file
 from assistant.drafting.case import case_json_schema, load_case
 from assistant.drafting.kinds import KINDS, get_kind
 from assistant.errors import InvalidInput
@@ -174,13 +174,14 @@ def review_discard(
 def review_export(
     draft_id: int = typer.Argument(...),
     fmt: str = typer.Option("pdf", "--format", help="md, docx or pdf"),
-    out: Path = typer.Option(..., "--out", help="File to write."),
+    out: Path = typer.Option(..., "--out", help="File to write (never inside the data directory)."),
+    force: bool = ForceOpt,
     as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Write the current version as Markdown, DOCX or PDF (drafts carry the DRAFT banner)."""
     rendered = service.render_draft(state().store, draft_id, principal=acting_as(as_staff), fmt=fmt)
-    write_file(out, rendered.data)
+    write_file(out, rendered.data, force=force)
     result = {**rendered.model_dump(mode="json", exclude={"filename", "mime_type"}), "path": str(out)}
     emit(result, as_json, f"wrote {out} ({rendered.format}, {rendered.bytes} bytes, {rendered.status.value})")
 

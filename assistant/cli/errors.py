@@ -24,8 +24,10 @@ FIELD_FLAGS = {
     "format": "--format",
     "site": "--site",
     "since": "--since",
+    "as_of": "--as-of DATE",
     "text": '--text "..."',
     "role": "--role",
+    "force": "--force",
 }
 # where to look something up when it was not found
 LOOKUPS = {
@@ -34,9 +36,16 @@ LOOKUPS = {
     "staff_id": "rxdesk staff list",
     "pa": "rxdesk pa list",
     "site": "rxdesk calendar sites",
+    "sop_id": "rxdesk sops pending",
 }
 BY_CODE = {
     "index_empty": "the SOP index is empty: run `rxdesk ingest knowledge/sops` first",
+}
+# a hint added after the service's words, by error code
+HINTS = {
+    "tampered": "see: rxdesk audit verify",
+    "chain_key": "see: README, Integrity",
+    "ingest_running": "try again when it finishes, or pass --wait SECONDS",
 }
 
 
@@ -45,6 +54,8 @@ def cli_message(exc: RxdeskError) -> str:
     if exc.code in BY_CODE:
         return BY_CODE[exc.code]
     message = exc.message
+    if exc.code in HINTS:
+        return f"{message} ({HINTS[exc.code]})"
     if exc.code == "needs_person":
         return f"{message} (add --as STAFF_ID)"
     if exc.code == "not_found" and exc.field in LOOKUPS:

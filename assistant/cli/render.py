@@ -21,9 +21,11 @@ from assistant.calendar.phrases import (
     EMPTY_DIGEST,
     MAX_ITEMS_PER_SECTION,
     MAX_LISTED,
+    SOP_CHANGES_TITLE,
     days,
     digest_sections,
     is_quiet,
+    sop_change,
     when,
 )
 from assistant.calendar.series import cred_label
@@ -48,7 +50,8 @@ def answer_text(a: Answer) -> str:
     if a.see_also:
         lines.append("See also: " + "; ".join(f"{r.sop_id} {r.title}" for r in a.see_also))
     sources = "\n".join(
-        f"[{p.n}] {p.sop_id} {p.title} › {p.section} ({p.source}{', v' + p.version if p.version else ''})"
+        f"[{p.n}] {p.sop_id} {p.title} › {p.section} ({p.source}{', v' + p.version if p.version else ''}"
+        f"{', effective ' + p.effective if p.effective else ''})"
         for p in a.passages
     )
     text = "\n".join(lines) + "\n\nSources:\n" + sources
@@ -133,6 +136,13 @@ def digest_text(d: Digest) -> str:
         lines.extend(_digest_line(o) for o in items[:MAX_ITEMS_PER_SECTION])
         if len(items) > MAX_ITEMS_PER_SECTION:
             lines.append(f"…and {len(items) - MAX_ITEMS_PER_SECTION} more (rxdesk deadlines)")
+    if d.sop_changes:
+        lines += ["", f"{SOP_CHANGES_TITLE} ({len(d.sop_changes)})"]
+        lines += [f"- {sop_change(c)}" for c in d.sop_changes[:MAX_ITEMS_PER_SECTION]]
+        if len(d.sop_changes) > MAX_ITEMS_PER_SECTION:
+            lines.append(
+                f"…and {len(d.sop_changes) - MAX_ITEMS_PER_SECTION} more (rxdesk audit --action sops.change)"
+            )
     return "\n".join(lines)
 
 

@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import typer
 
 from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state
 from assistant.cli.render import answer_text
+from assistant.errors import InvalidInput
 from assistant.sops import fit_decision, service
 
 eval_app = typer.Typer(help="Evaluations of the assistant's quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
 
-def _progress_bar():  # type: ignore[no-untyped-def]
-    if not sys.stderr.isatty():
-        return None
+def _progress():  # type: ignore[no-untyped-def]
+    """A bar at a terminal; plain lines (at most one every 2 s, plus the last) when stderr is a log."""
+    tty = sys.stderr.isatty()
+    # in a log: nothing for a quick run (an error stays one line), then a line every 2 s
+    started = time.monotonic()
+    last = {"read": started, "embed": started}
 
-    def show(done: int, total: int, name: str) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks  {name[:40]:<40}")
-        if done >= total:
-            sys.stderr.write("\n")
+    def show(stage: str, done: int, total: int, name: str) -> None:
+        large = stage == "read-large"
+        stage = "read" if large else stage
+        if tty:
+            width = 30
+            filled = int(width * done / max(total, 1))
+            unit = "files read" if stage == "read" else "chunks"
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {unit}  {name[:40]:<40}"
+            )
+            if done >= total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+            return
+        now = time.monotonic()
+        final = done >= total and stage == "embed"  # reading is followed by embedding: no final line
+        if not final and not large and now - last[stage] < 2.0:
+            return
+        last[stage] = now
+        verb = "reading" if stage == "read" else "embedded"
+        what = f"file {done}/{total}: {name}" if stage == "read" else f"{done}/{total} chunks ({name})"
+        sys.stderr.write(f"ingest: {verb} {what}\n")
         sys.stderr.flush()
 
     return show
@@ -32,18 +53,34 @@ def _progress_bar():  # type: ignore[no-untyped-def]
 
 @app.command()
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="Files or folders (.md .txt .docx .pdf), recursively."),
+    paths: list[str] = typer.Argument(..., help="Files or folders (.md .txt .docx .pdf), recursively."),
     prune: bool = typer.Option(False, "--prune", help="Drop indexed files that no longer exist."),
+    wait: float = typer.Option(
+        0.0, "--wait", min=0, max=3600, help="If another ingest is running, wait up to SECONDS for it."
+    ),
     as_staff: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Index SOP documents (incremental: unchanged files are not re-embedded)."""
+    """Index SOP documents (incremental: unchanged files are not re-embedded; one ingest at a time)."""
+    if any(not p.strip() for p in paths):  # "$UNSET_VAR" would otherwise mean the current folder
+        raise InvalidInput("an empty path was given; name the SOP files or folders (use . for this folder)")
     report = service.ingest(
-        state().store, paths, principal=acting_as(as_staff), prune=prune, progress=_progress_bar()
+        state().store,
+        [Path(p) for p in paths],
+        principal=acting_as(as_staff),
+        prune=prune,
+        progress=_progress(),
+        wait=wait,
     )
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    emit(report, as_json, report.summary())
+    lines = [report.summary()]
+    for c in report.changes:
+        ver = f" v{c.version}" if c.version else ""
+        moved = f" (was {c.previous_source})" if c.previous_source else ""
+        note = "; waiting for approval: rxdesk sops approve " + c.sop_id if c.pending else ""
+        lines.append(f"  {c.change:<8} {c.sop_id}{ver} {c.source}{moved} sha256 {c.sha256[:12]}{note}")
+    emit(report, as_json, "\n".join(lines))
 
 
 @app.command()
@@ -150,3 +187,74 @@ def eval_fit_decision(
             f"  {point['threshold']:.2f}: {point['answered_correct']:.3f} / {point['oos_answered']:.3f}"
         )
     typer.echo(f"wrote {report.written}" if report.written else "dry run: nothing written")
+
+
+# ---------------------------------------------------------------- SOP approval and index health
+
+sops_app = typer.Typer(
+    help="SOP revisions waiting for approval (RXDESK_SOP_APPROVAL=required).", no_args_is_help=True
+)
+app.add_typer(sops_app, name="sops")
+index_app = typer.Typer(
+    help="The SOP index: check it against its vectors, repair drift.", no_args_is_help=True
+)
+app.add_typer(index_app, name="index")
+
+
+@sops_app.command("pending")
+def sops_pending(as_staff: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
+    """New or changed SOPs not yet used for answers, until a pharmacist or admin approves them."""
+    rows = service.pending_sops(state().store, principal=acting_as(as_staff))
+    if as_json:
+        emit({"pending": rows}, True)
+        return
+    if not rows:
+        typer.echo("no SOP revisions are waiting for approval")
+    for r in rows:
+        ver = f"v{r.version}" if r.version else "v?"
+        eff = f", effective {r.effective}" if r.effective else ""
+        kind = "changed" if r.replaces else "new"
+        typer.echo(f"{r.sop_id:<16} {ver:<6} {kind:<8} {r.source}{eff}  sha256 {r.sha256[:12]}")
+
+
+@sops_app.command("approve")
+def sops_approve(
+    sop_id: str = typer.Argument(
+        ..., metavar="ID", help="The SOP id, e.g. VAC-001 (see: rxdesk sops pending)."
+    ),
+    as_staff: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Approve the pending revision of an SOP so answers may use it (pharmacists and admins)."""
+    changes = service.approve_sop(state().store, sop_id, principal=acting_as(as_staff))
+    text = "\n".join(
+        f"approved {c.sop_id}{' v' + c.version if c.version else ''} ({c.source}, sha256 {c.sha256[:12]})"
+        for c in changes
+    )
+    emit({"approved": changes}, as_json, text)
+
+
+@index_app.command("check")
+def index_check(
+    repair: bool = typer.Option(False, "--repair", help="Fix the drift found (audited)."),
+    as_staff: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Report drift between the manifest and the vector collection; --repair makes them agree."""
+    r = service.check_index(state().store, principal=acting_as(as_staff), repair=repair)
+    data = {**r.model_dump(mode="json"), "ok": r.ok}
+    text = (
+        f"index: {r.files} files, {r.pending} pending, {r.chunks} chunks, {r.vectors} vectors; "
+        f"{r.orphan_vectors} orphan vectors, {r.missing_vectors} missing vectors, "
+        f"{r.dangling_chunks} unused chunks, {len(r.broken_files)} broken files"
+    )
+    if r.missing_files:
+        text += f"\nfiles no longer on disk (ingest --prune drops them): {', '.join(r.missing_files[:10])}"
+    if r.broken_files:
+        text += f"\nbroken entries (re-ingest these files): {', '.join(r.broken_files[:10])}"
+    text += "\n" + (
+        "repaired" if r.repaired else ("ok" if r.ok else "drift found: run rxdesk index check --repair")
+    )
+    emit(data, as_json, text)
+    if not r.ok and not r.repaired:
+        raise typer.Exit(1)

@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from assistant.errors import InvalidInput
@@ -377,8 +376,19 @@ class Case(_M):
     )
 
     def is_empty(self) -> bool:
-        """True when the case says nothing a document could be drafted from."""
-        return not self.model_dump(exclude_defaults=True, exclude={"prepared_date"})
+        """True when the case says nothing a document could be drafted from (blank text, empty
+        lists and sections of blanks count as nothing)."""
+        return not _says_something(self.model_dump(exclude_defaults=True, exclude={"prepared_date"}))
+
+
+def _says_something(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, dict):
+        return any(_says_something(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_says_something(v) for v in value)
+    return value is not None and value is not False
 
 
 # ---- loading -------------------------------------------------------------------------------------
@@ -431,23 +441,38 @@ def parse_case(data: object, where: str = "case") -> Case:
         raise validation_error(exc, where) from None
 
 
+MAX_CASE_BYTES = 1 << 20  # a case record is a few KB; anything near this is not a case
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    twice = next((k for k in keys if keys.count(k) > 1), None)
+    if twice is not None:
+        raise InvalidInput(f"duplicate key '{twice}'")
+    return dict(pairs)
+
+
 def load_case(path: Path) -> Case:
-    """Load a case from a ``.json``, ``.yaml`` or ``.yml`` file; one-line errors name the field."""
-    if not path.is_file():
-        raise InvalidInput(f"case file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    """Load a case from a ``.json``, ``.yaml`` or ``.yml`` file; one-line errors name the field.
+
+    Strict: a key written twice, a file that is not UTF-8 or larger than 1 MB is refused (it used
+    to keep the last value silently, or end in a traceback), and dates stay text for the model to
+    check against their field (an unquoted ``dob: 2026-02-30`` is an invalid date, not a crash)."""
+    from assistant import strict_yaml
+    from assistant.files import read_input_text
+
+    text = read_input_text(path, what="case file", max_bytes=MAX_CASE_BYTES)
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{path.name}: not valid JSON at line {exc.lineno}: {exc.msg}") from None
+        except InvalidInput as exc:
+            raise InvalidInput(f"{path.name}: {exc.message}") from None
+        except RecursionError:
+            raise InvalidInput(f"{path.name}: nested too deeply") from None
     else:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}" if mark else ""
-            raise InvalidInput(f"{path.name}: not valid YAML{at}") from None
+        data = strict_yaml.load(text, path.name)
     return parse_case(data, path.name)
 
 

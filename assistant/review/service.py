@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, insert, select, update
 
-from assistant import audit
+from assistant import audit, integrity
 from assistant.access import authorize, guarded
 from assistant.drafting import final, render
 from assistant.drafting.case import Case
@@ -29,6 +29,7 @@ from assistant.drafting.validate import validate_case
 from assistant.errors import Conflict, InvalidInput, NotFound
 from assistant.phi import store_patient_token
 from assistant.principal import Principal
+from assistant.review.integrity import verify_draft
 from assistant.review.tables import draft_reviews, draft_versions, drafts
 from assistant.roles import Action
 from assistant.staff import get_staff
@@ -127,8 +128,10 @@ def _content(kind: str, case: Case, today: dt.date | None) -> DraftContent:
 def _insert_version(
     conn: Connection, draft_id: int, version: int, case: Case, c: DraftContent, who: str
 ) -> None:
-    conn.execute(
-        insert(draft_versions).values(
+    integrity.append(  # sealed into the tamper-evident chain
+        conn,
+        draft_versions,
+        dict(
             draft_id=draft_id,
             version=version,
             case_data=case.model_dump(mode="json", exclude_defaults=True),
@@ -139,7 +142,7 @@ def _insert_version(
             content_sha256=c.document.content_sha256(),
             created_by=who,
             created_at=_now(),
-        )
+        ),
     )
 
 
@@ -221,12 +224,30 @@ def _view(conn: Connection, draft_id: int) -> DraftView:
 
 
 def _review_event(
-    conn: Connection, draft_id: int, version: int, action: str, actor: str, reason: str | None
+    conn: Connection,
+    draft_id: int,
+    version: int,
+    action: str,
+    actor: str,
+    reason: str | None,
+    *,
+    at: dt.datetime | None = None,
+    content_sha256: str | None = None,
 ) -> None:
-    conn.execute(
-        insert(draft_reviews).values(
-            draft_id=draft_id, version=version, action=action, actor=actor, reason=reason, at=_now()
-        )
+    """Append a review event, sealed into the tamper-evident chain (an approval seals the content
+    hash it approved, so a version's approval can be checked against it)."""
+    integrity.append(
+        conn,
+        draft_reviews,
+        dict(
+            draft_id=draft_id,
+            version=version,
+            action=action,
+            actor=actor,
+            reason=reason,
+            at=at or _now(),
+            content_sha256=content_sha256,
+        ),
     )
 
 
@@ -428,6 +449,25 @@ def _move(conn: Connection, d: dict, v: dict, **values: Any) -> None:
         fresh, _ = _load(conn, d["id"])
         if fresh["status"] in (Status.APPROVED.value, Status.DISCARDED.value):
             raise _decided(conn, fresh)
+        last = (
+            conn.execute(
+                select(draft_reviews)
+                .where(draft_reviews.c.draft_id == d["id"])
+                .order_by(draft_reviews.c.id.desc())
+            )
+            .mappings()
+            .first()
+        )
+        if last is not None:
+            word = {"edit": "edited", "request_changes": "sent back for changes"}.get(
+                last["action"], "changed"
+            )
+            at = _utc(last["at"])
+            raise Conflict(
+                f"draft {d['id']} was already {word} by {last['actor']} at {at:%Y-%m-%d %H:%M} UTC "
+                f"(now version {fresh['current_version']}); look at it again",
+                field="draft_id",
+            )
         raise Conflict(
             f"draft {d['id']} changed while you were working on it; look at it again", field="draft_id"
         )
@@ -529,6 +569,7 @@ def approve(
             raise InvalidInput(
                 f"draft {draft_id} content does not match its recorded hash; not approved", code="tampered"
             )
+        verify_draft(store, conn, draft_id, principal=principal, event="draft.approve")  # sealed as written?
         now = _now()
         _move(conn, d, v, status=Status.APPROVED.value)
         conn.execute(
@@ -541,7 +582,16 @@ def approve(
                 signer=signer.model_dump(),
             )
         )
-        _review_event(conn, draft_id, v["version"], "approve", principal.id, override_reason)
+        _review_event(
+            conn,
+            draft_id,
+            v["version"],
+            "approve",
+            principal.id,
+            override_reason,
+            at=now,
+            content_sha256=v["content_sha256"],
+        )
         audit.record(
             conn,
             actor=principal.id,
@@ -631,6 +681,7 @@ def render_draft(store: Store, draft_id: int, *, principal: Principal, fmt: str)
             f"unknown export format '{fmt}' (expected one of: {', '.join(FORMATS)})", field="format"
         )
     with store.begin() as conn:
+        verify_draft(store, conn, draft_id, principal=principal, event="draft.export")  # tamper check
         d, v = _load(conn, draft_id)
         banner = _banner(d, v)
         doc = Document.model_validate(v["document"])

@@ -38,6 +38,10 @@ draft_versions = Table(
     Column("approved_at", DateTime(timezone=True)),
     Column("override_reason", Text),
     Column("signer", JSON),  # the approving pharmacist as signed (name, credentials, NPI)
+    # the tamper-evident chain (assistant/integrity.py); approvals are sealed in draft_reviews
+    Column("chain_seq", BigInteger),
+    Column("chain_prev", String(64)),
+    Column("chain_mac", String(64)),
 )
 
 draft_reviews = Table(
@@ -50,4 +54,8 @@ draft_reviews = Table(
     Column("actor", String(64), nullable=False),
     Column("reason", Text),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("content_sha256", String(64)),  # approvals: the content approved
+    Column("chain_seq", BigInteger),
+    Column("chain_prev", String(64)),
+    Column("chain_mac", String(64)),
 )

@@ -147,6 +147,7 @@ def answer_question(retriever: Retriever, question: str, role: AnyRole | str = R
                 source=hit.source,
                 score=round(hit.score, 4),
                 version=hit.chunks[0].version if hit.chunks else None,
+                effective=hit.chunks[0].effective if hit.chunks else None,
                 lines=picked,
             )
         )

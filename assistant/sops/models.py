@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
@@ -17,6 +18,7 @@ class Chunk(BaseModel):
     body: str  # the section text itself, without the prefix
     version: str | None = None
     ordinal: int = 0  # position of the chunk within its file
+    effective: str | None = None  # the SOP's effective date, as its front matter gives it
 
 
 class SectionHit(BaseModel):
@@ -58,6 +60,7 @@ class Citation(BaseModel):
     source: str
     score: float
     version: str | None = None
+    effective: str | None = None
 
 
 class Passage(BaseModel):
@@ -70,6 +73,7 @@ class Passage(BaseModel):
     source: str
     score: float
     version: str | None = None
+    effective: str | None = None  # the SOP's effective date
     lines: list[str] = Field(default_factory=list)
 
     def citation(self) -> Citation:
@@ -80,6 +84,7 @@ class Passage(BaseModel):
             source=self.source,
             score=self.score,
             version=self.version,
+            effective=self.effective,
         )
 
 
@@ -142,20 +147,42 @@ class SectionSearch(BaseModel):
     decision: Literal["answer", "tentative", "abstain"] = "answer"
 
 
+class SopChange(BaseModel):
+    """One SOP added, changed, renamed, removed or approved: audited at ingest, listed in the digest."""
+
+    sop_id: str
+    title: str
+    change: Literal["added", "changed", "renamed", "removed", "approved"]
+    version: str | None = None
+    effective: str | None = None
+    sha256: str
+    source: str
+    previous_source: str | None = None
+    pending: bool = False  # waiting for a pharmacist's or admin's approval (not used for answers)
+    by: str | None = None
+    at: datetime | None = None
+
+
 class IngestReport(BaseModel):
     files_seen: int = 0
     files_added: int = 0
     files_changed: int = 0
     files_unchanged: int = 0
     files_removed: int = 0
+    files_renamed: int = 0
+    files_pending: int = 0  # revisions waiting for approval after this ingest
     chunks_embedded: int = 0
     chunks_total: int = 0
+    orphans_removed: int = 0
     seconds: float = 0.0
     warnings: list[str] = Field(default_factory=list)
+    changes: list[SopChange] = Field(default_factory=list)
 
     def summary(self) -> str:
+        renamed = f", {self.files_renamed} renamed" if self.files_renamed else ""
+        pending = f"; {self.files_pending} waiting for approval" if self.files_pending else ""
         return (
             f"ingest: {self.files_seen} files ({self.files_added} new, {self.files_changed} changed, "
-            f"{self.files_unchanged} unchanged, {self.files_removed} removed); "
-            f"{self.chunks_embedded} chunks embedded, {self.chunks_total} in index; {self.seconds:.2f}s"
+            f"{self.files_unchanged} unchanged, {self.files_removed} removed{renamed}); "
+            f"{self.chunks_embedded} chunks embedded, {self.chunks_total} in index{pending}; {self.seconds:.2f}s"
         )

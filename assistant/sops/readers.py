@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from assistant import strict_yaml
 from assistant.errors import InvalidInput
 
 SUPPORTED = (".md", ".markdown", ".txt", ".docx", ".pdf")
@@ -36,9 +35,12 @@ def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
     if not match:
         return {}, text
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{name}: front matter is not valid YAML") from exc
+        meta = strict_yaml.load(match.group(1), f"{name}: front matter") or {}
+    except InvalidInput as exc:
+        detail = exc.message.split("front matter: ", 1)[-1]
+        if detail.startswith("not valid YAML"):
+            detail = "is not valid YAML" + detail.removeprefix("not valid YAML")
+        raise InvalidInput(f"{name}: front matter {detail}") from None
     if not isinstance(meta, dict):
         raise InvalidInput(f"{name}: front matter must be a mapping")
     return meta, text[match.end() :]
@@ -157,6 +159,14 @@ def discover(paths: list[Path]) -> list[tuple[Path, Path]]:
     """Expand files and folders (recursively) into (file, root) pairs; roots give relative names."""
     found: list[tuple[Path, Path]] = []
     for given in paths:
+        try:
+            given.stat()
+        except OSError as exc:
+            name = str(given) if len(str(given)) <= 120 else str(given)[:117] + "..."
+            what = (
+                "path not found" if isinstance(exc, FileNotFoundError) else f"unusable path ({exc.strerror})"
+            )
+            raise InvalidInput(f"{what}: {name}") from None
         if given.is_dir():
             for file in sorted(given.rglob("*")):
                 if file.is_file() and file.suffix.lower() in SUPPORTED and not file.name.startswith("."):

@@ -44,11 +44,11 @@ class Retriever:
         self._terms_memo: tuple[str | None, set[str]] = (None, set())
         self._id_to_pos: dict[str, int] = {}
         self._by_section: dict[tuple[str, str], list[Chunk]] = {}
-        self._built_for: int | None = None
+        self._built_for: object | None = None
 
     # -- lexical side, rebuilt when the manifest changes --------------------------------------
     def _ensure_built(self) -> None:
-        if self._built_for == id(self.index.manifest):
+        if self._built_for is self.index.manifest:  # identity, not id(): ids of freed objects recur
             return
         self._chunks = self.index.chunks
         self._id_to_pos = {c.id: i for i, c in enumerate(self._chunks)}
@@ -66,7 +66,7 @@ class Retriever:
             by_section[(c.sop_id, c.section)].append(c)
         self._by_section = dict(by_section)
         self._terms_memo = (None, set())
-        self._built_for = id(self.index.manifest)
+        self._built_for = self.index.manifest
 
     def section_chunks(self, sop_id: str, section: str) -> list[Chunk]:
         """All chunks of one section, in document order."""

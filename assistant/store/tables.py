@@ -54,6 +54,22 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("patient_ref", String(64)),
     Column("detail", JSON),
+    # the tamper-evident chain (assistant/integrity.py)
+    Column("chain_seq", BigInteger),
+    Column("chain_prev", String(64)),
+    Column("chain_mac", String(64)),
+)
+
+# The head of the tamper-evident chain: its length and last seal, sealed itself (integrity.py).
+chain_heads = Table(
+    "chain_heads",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("mac", String(64), nullable=False),
+    Column("head_mac", String(64), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 processed_deliveries = Table(

@@ -33,8 +33,10 @@ from assistant.calendar.phrases import (
     EMPTY_DIGEST,
     MAX_ITEMS_PER_SECTION,
     MAX_LISTED,
+    SOP_CHANGES_TITLE,
     digest_sections,
     is_quiet,
+    sop_change,
     when,
 )
 from assistant.drafting.kinds import get_kind
@@ -161,6 +163,13 @@ def digest_blocks(d: Digest) -> list[Block]:
             lines.append(f"…and {len(items) - MAX_ITEMS_PER_SECTION} more (ask me: what's due this week)")
         blocks.append({"type": "divider"})
         blocks.append(header(f"{title} ({len(items)})"))
+        blocks.extend(section(c) for c in chunk_lines(lines))
+    if d.sop_changes:
+        lines = [f"• {esc(sop_change(c))}" for c in d.sop_changes[:MAX_ITEMS_PER_SECTION]]
+        if len(d.sop_changes) > MAX_ITEMS_PER_SECTION:
+            lines.append(f"…and {len(d.sop_changes) - MAX_ITEMS_PER_SECTION} more in the audit log")
+        blocks.append({"type": "divider"})
+        blocks.append(header(f"{SOP_CHANGES_TITLE} ({len(d.sop_changes)})"))
         blocks.extend(section(c) for c in chunk_lines(lines))
     return cap_blocks(blocks, "…and more: ask me what's due for the full list")
 

@@ -84,6 +84,7 @@ def _samples(tmp: Path) -> dict[str, Callable[[Store, Principal], Any]]:
             s, "bsmith", "bls", date(2030, 1, 1), principal=p
         ),
         "assistant.audit_query.read_audit": lambda s, p: audit_query.read_audit(s, principal=p),
+        "assistant.audit_query.verify_records": lambda s, p: audit_query.verify_records(s, principal=p),
         "assistant.review.service.create_draft": lambda s, p: review.create_draft(
             s, "mtm-note", note, principal=p
         ),
@@ -107,6 +108,9 @@ def _samples(tmp: Path) -> dict[str, Callable[[Store, Principal], Any]]:
         "assistant.sops.service.search_sections": lambda s, p: sops.search_sections(
             s, "the thing", principal=p
         ),
+        "assistant.sops.service.pending_sops": lambda s, p: sops.pending_sops(s, principal=p),
+        "assistant.sops.service.approve_sop": lambda s, p: sops.approve_sop(s, "QA-900", principal=p),
+        "assistant.sops.service.check_index": lambda s, p: sops.check_index(s, principal=p),
         "assistant.calendar.deadlines.list_deadlines": lambda s, p: deadlines.list_deadlines(s, principal=p),
         "assistant.calendar.deadlines.list_sites": lambda s, p: deadlines.list_sites(s, principal=p),
         "assistant.calendar.completions.complete": lambda s, p: completions.complete(
