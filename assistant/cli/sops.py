@@ -113,30 +113,44 @@ def eval_retrieval(
 
 @eval_app.command("fit-decision")
 def eval_fit_decision(
-    questions: Path = typer.Option(
-        fit_decision.DEFAULT_QUESTIONS, "--questions", help="Tuning set (never a held-out set)."
+    questions: list[Path] = typer.Option(
+        list(fit_decision.DEFAULT_QUESTIONS),
+        "--questions",
+        help="Tuning and development sets, repeatable (never the fresh held-out set).",
     ),
     sops: Path = typer.Option(fit_decision.DEFAULT_SOPS, "--sops", help="SOP folder to index for the fit."),
     max_oos_answered: float = typer.Option(
-        0.08, "--max-oos-answered", help="Answer threshold: out-of-fold share of out-of-scope answered."
+        0.08,
+        "--max-oos-answered",
+        help="Tentative threshold: out-of-fold share of out-of-scope questions answered (firm or tentative).",
     ),
-    max_oos_hedged: float = typer.Option(
-        0.25, "--max-oos-hedged", help="Tentative threshold: share of out-of-scope answered or hedged."
+    max_oos_confident: float = typer.Option(
+        0.02, "--max-oos-confident", help="Firm threshold: share of out-of-scope questions answered firmly."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the cross-validation; write nothing."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Refit the answer/tentative/abstain model on the tuning set (knowledge/models/answer_decision.json)."""
+    """Refit the SOP re-ranker and the answer/tentative/abstain model on the tuning set
+    (knowledge/models/sop_ranker.json, knowledge/models/answer_decision.json)."""
     report = fit_decision.fit_decision_model(
         sops,
         questions,
         None if dry_run else fit_decision.MODEL_FILE,
         max_oos_answered=max_oos_answered,
-        max_oos_hedged=max_oos_hedged,
+        max_oos_confident=max_oos_confident,
+        ranker_out=None if dry_run else fit_decision.RANKER_FILE,
     )
     if as_json:
         emit(report.model_dump(mode="json"), True)
         return
+    typer.echo(
+        "SOP re-ranker: L2 = {}; out-of-fold hit@1 / log-loss: {}".format(
+            report.ranker_l2,
+            ", ".join(f"{k}: {v['hit@1']:.3f} / {v['log_loss']:.3f}" for k, v in report.ranker_cv.items()),
+        )
+    )
+    for name, w in sorted(report.ranker_coefficients.items(), key=lambda nw: -abs(nw[1])):
+        typer.echo(f"  {name:<18} {w:+.3f}")
     typer.echo(
         f"{report.questions} questions, {report.positives} answerable with the top SOP; L2 = {report.l2}"
     )
@@ -149,4 +163,8 @@ def eval_fit_decision(
         typer.echo(
             f"  {point['threshold']:.2f}: {point['answered_correct']:.3f} / {point['oos_answered']:.3f}"
         )
-    typer.echo(f"wrote {report.written}" if report.written else "dry run: nothing written")
+    typer.echo(
+        f"wrote {report.ranker_written} and {report.written}"
+        if report.written
+        else "dry run: nothing written"
+    )

@@ -10,8 +10,10 @@ import pytest
 
 from assistant.errors import InvalidInput
 from assistant.sops import text
-from assistant.sops.decision import FEATURES, MODEL_FILE, DecisionModel, fit_logistic, load_decision_model
+from assistant.sops.decision import FEATURES, DecisionModel, fit_logistic, load_decision_model
 from assistant.sops.evaluate import EvalQuestion, load_questions
+from assistant.sops.fit_decision import DEFAULT_QUESTIONS
+from assistant.sops.ranker import load_ranker
 from assistant.sops.text import expand_abbreviations, load_vocabulary
 from assistant.sops.triage import drug_mentions, triage
 
@@ -181,11 +183,13 @@ def test_shipped_model_matches_the_feature_list_and_the_tuning_set() -> None:
     model = load_decision_model()
     assert model.features == FEATURES
     assert 0.0 < model.tentative_threshold <= model.answer_threshold < 1.0
-    tuning = MODEL_FILE.parents[1] / "eval" / "questions.jsonl"
     import hashlib
 
-    # the coefficients were fit on this exact tuning file: edit it, refit (rxdesk eval fit-decision)
-    assert model.meta["questions_sha256"] == hashlib.sha256(tuning.read_bytes()).hexdigest()[:16]
+    # fit on exactly these tuning and development files: edit one, refit (rxdesk eval fit-decision)
+    expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in DEFAULT_QUESTIONS}
+    assert model.meta["questions_sha256"] == expected
+    assert load_ranker().meta["questions_sha256"] == expected
+    assert "holdout_v3.jsonl" not in expected  # the fresh held-out set is never fitted on
 
 
 def test_more_evidence_never_lowers_the_probability() -> None:
