@@ -86,14 +86,16 @@ def eval_retrieval(
         f"{report.clinical} clinical)"
     )
     typer.echo(
-        f"{'method':<8} {'hit@1':>6} {'hit@3':>6} {'mrr':>6} {'ans-ok':>7} {'tent-ok':>7} {'ans-bad':>7} "
-        f"{'false-abst':>10} {'oos-ans':>7} {'oos-tent':>8} {'clin-ho':>7} {'p50 ms':>7} {'p95 ms':>7}"
+        f"{'method':<8} {'hit@1':>6} {'hit@3':>6} {'mrr':>6} {'ans-ok':>7} {'tent-ok':>7} {'cited-ok':>8} "
+        f"{'ans-bad':>7} {'false-abst':>10} {'oos-ans':>7} {'oos-tent':>8} {'oos-cited':>9} {'clin-ho':>7} "
+        f"{'p50 ms':>7} {'p95 ms':>7}"
     )
     for name, m in report.methods.items():
         typer.echo(
             f"{name:<8} {m.hit_at_1:>6.3f} {m.hit_at_3:>6.3f} {m.mrr:>6.3f} {m.answered_correct:>7.3f} "
-            f"{m.tentative_correct:>7.3f} {m.answered_wrong:>7.3f} {m.false_abstain_rate:>10.3f} "
-            f"{m.oos_answered:>7.3f} {m.oos_tentative:>8.3f} {m.clinical_handoff:>7.3f} "
+            f"{m.tentative_correct:>7.3f} {m.cited_correct:>8.3f} {m.answered_wrong:>7.3f} "
+            f"{m.false_abstain_rate:>10.3f} {m.oos_answered:>7.3f} {m.oos_tentative:>8.3f} {m.oos_cited:>9.3f} "
+            f"{m.clinical_handoff:>7.3f} "
             f"{m.p50_ms:>7.1f} {m.p95_ms:>7.1f}"
         )
     point = report.operating_point
@@ -103,7 +105,8 @@ def eval_retrieval(
     )
     if curve:
         typer.echo(
-            "hybrid trade-off (answer threshold: answered correctly / answered wrong / out-of-scope answered)"
+            "hybrid trade-off (one threshold for any cited answer: answered correctly / answered wrong / "
+            "out-of-scope answered)"
         )
         for c in report.curve:
             typer.echo(

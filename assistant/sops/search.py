@@ -24,6 +24,7 @@ from assistant.sops.index import SopIndex
 from assistant.sops.models import Chunk, SearchResult, SectionHit
 from assistant.sops.ranker import CANDIDATE_SOPS, SopRanker, load_ranker
 from assistant.sops.text import content_terms, expand_abbreviations, load_vocabulary, raw_tokens, stem
+from assistant.sops.triage import drug_mentions
 
 Method = Literal["hybrid", "dense", "bm25"]
 # Fusion: a small RRF constant rewards agreement near the top of both lists; the lexical list gets
@@ -126,7 +127,9 @@ class Retriever:
     def question_terms(self, query: str) -> set[str]:
         """The question's index terms, with shorthand replaced by its long form when the shorthand
         itself never occurs in the SOPs ("pt" -> "patient"), so it neither counts as missing evidence
-        nor as an unknown word."""
+        nor as an unknown word. A drug name the SOPs never mention ("lantus", "amlodipine") is left
+        out for the same reason: SOPs describe procedures for any drug, so the name is no evidence
+        that a question falls outside them (its schedule, when the vocabulary knows it, stays)."""
         if self._terms_memo[0] == query:  # asked ~20 times per search (coverage of each section)
             return self._terms_memo[1]
         bm25 = self.bm25
@@ -140,6 +143,11 @@ class Retriever:
             if own not in bm25.postings:
                 terms.discard(own)
                 terms.update(bm25.query_terms(" ".join(extra)))
+        for name in drug_mentions(query):
+            for token in raw_tokens(name):
+                if stem(token) not in bm25.postings:
+                    terms.discard(stem(token))
+                    terms.discard(stem(bm25.correct(token) or token))
         self._terms_memo = (query, terms)
         return terms
 
