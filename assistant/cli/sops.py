@@ -123,14 +123,16 @@ def eval_retrieval(
         f"{report.clinical} clinical)"
     )
     typer.echo(
-        f"{'method':<8} {'hit@1':>6} {'hit@3':>6} {'mrr':>6} {'ans-ok':>7} {'tent-ok':>7} {'ans-bad':>7} "
-        f"{'false-abst':>10} {'oos-ans':>7} {'oos-tent':>8} {'clin-ho':>7} {'p50 ms':>7} {'p95 ms':>7}"
+        f"{'method':<8} {'hit@1':>6} {'hit@3':>6} {'mrr':>6} {'ans-ok':>7} {'tent-ok':>7} {'cited-ok':>8} "
+        f"{'ans-bad':>7} {'false-abst':>10} {'oos-ans':>7} {'oos-tent':>8} {'oos-cited':>9} {'clin-ho':>7} "
+        f"{'p50 ms':>7} {'p95 ms':>7}"
     )
     for name, m in report.methods.items():
         typer.echo(
             f"{name:<8} {m.hit_at_1:>6.3f} {m.hit_at_3:>6.3f} {m.mrr:>6.3f} {m.answered_correct:>7.3f} "
-            f"{m.tentative_correct:>7.3f} {m.answered_wrong:>7.3f} {m.false_abstain_rate:>10.3f} "
-            f"{m.oos_answered:>7.3f} {m.oos_tentative:>8.3f} {m.clinical_handoff:>7.3f} "
+            f"{m.tentative_correct:>7.3f} {m.cited_correct:>8.3f} {m.answered_wrong:>7.3f} "
+            f"{m.false_abstain_rate:>10.3f} {m.oos_answered:>7.3f} {m.oos_tentative:>8.3f} {m.oos_cited:>9.3f} "
+            f"{m.clinical_handoff:>7.3f} "
             f"{m.p50_ms:>7.1f} {m.p95_ms:>7.1f}"
         )
     point = report.operating_point
@@ -140,7 +142,8 @@ def eval_retrieval(
     )
     if curve:
         typer.echo(
-            "hybrid trade-off (answer threshold: answered correctly / answered wrong / out-of-scope answered)"
+            "hybrid trade-off (one threshold for any cited answer: answered correctly / answered wrong / "
+            "out-of-scope answered)"
         )
         for c in report.curve:
             typer.echo(
@@ -150,30 +153,44 @@ def eval_retrieval(
 
 @eval_app.command("fit-decision")
 def eval_fit_decision(
-    questions: Path = typer.Option(
-        fit_decision.DEFAULT_QUESTIONS, "--questions", help="Tuning set (never a held-out set)."
+    questions: list[Path] = typer.Option(
+        list(fit_decision.DEFAULT_QUESTIONS),
+        "--questions",
+        help="Tuning and development sets, repeatable (never the fresh held-out set).",
     ),
     sops: Path = typer.Option(fit_decision.DEFAULT_SOPS, "--sops", help="SOP folder to index for the fit."),
     max_oos_answered: float = typer.Option(
-        0.08, "--max-oos-answered", help="Answer threshold: out-of-fold share of out-of-scope answered."
+        0.08,
+        "--max-oos-answered",
+        help="Tentative threshold: out-of-fold share of out-of-scope questions answered (firm or tentative).",
     ),
-    max_oos_hedged: float = typer.Option(
-        0.25, "--max-oos-hedged", help="Tentative threshold: share of out-of-scope answered or hedged."
+    max_oos_confident: float = typer.Option(
+        0.02, "--max-oos-confident", help="Firm threshold: share of out-of-scope questions answered firmly."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the cross-validation; write nothing."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Refit the answer/tentative/abstain model on the tuning set (knowledge/models/answer_decision.json)."""
+    """Refit the SOP re-ranker and the answer/tentative/abstain model on the tuning set
+    (knowledge/models/sop_ranker.json, knowledge/models/answer_decision.json)."""
     report = fit_decision.fit_decision_model(
         sops,
         questions,
         None if dry_run else fit_decision.MODEL_FILE,
         max_oos_answered=max_oos_answered,
-        max_oos_hedged=max_oos_hedged,
+        max_oos_confident=max_oos_confident,
+        ranker_out=None if dry_run else fit_decision.RANKER_FILE,
     )
     if as_json:
         emit(report.model_dump(mode="json"), True)
         return
+    typer.echo(
+        "SOP re-ranker: L2 = {}; out-of-fold hit@1 / log-loss: {}".format(
+            report.ranker_l2,
+            ", ".join(f"{k}: {v['hit@1']:.3f} / {v['log_loss']:.3f}" for k, v in report.ranker_cv.items()),
+        )
+    )
+    for name, w in sorted(report.ranker_coefficients.items(), key=lambda nw: -abs(nw[1])):
+        typer.echo(f"  {name:<18} {w:+.3f}")
     typer.echo(
         f"{report.questions} questions, {report.positives} answerable with the top SOP; L2 = {report.l2}"
     )
@@ -186,7 +203,11 @@ def eval_fit_decision(
         typer.echo(
             f"  {point['threshold']:.2f}: {point['answered_correct']:.3f} / {point['oos_answered']:.3f}"
         )
-    typer.echo(f"wrote {report.written}" if report.written else "dry run: nothing written")
+    typer.echo(
+        f"wrote {report.ranker_written} and {report.written}"
+        if report.written
+        else "dry run: nothing written"
+    )
 
 
 # ---------------------------------------------------------------- SOP approval and index health

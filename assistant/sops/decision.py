@@ -54,6 +54,7 @@ FEATURES: tuple[str, ...] = (
     "fused_margin",  # (fused score of top SOP - next SOP) / top SOP's fused score
     "log_terms",  # log(1 + number of content terms in the question)
     "coverage_block",  # best share of the question's terms found in one step of the top SOP
+    "ranker_prob",  # the SOP re-ranker's softmax probability for the top SOP (assistant/sops/ranker.py)
 )
 
 

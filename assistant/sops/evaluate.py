@@ -12,6 +12,9 @@ Metrics (in-scope = has an acceptable SOP; out-of-scope = null and not clinical)
 - hit@k, MRR: ranking only, over in-scope questions;
 - answered_correct: in-scope, answered (not hedged, abstained or handed off) and the first citation
   (the top-ranked SOP) is acceptable; tentative_correct: the same for hedged answers;
+- cited_correct / oos_cited: the same counting firm and tentative answers together. A tentative
+  answer cites its SOP first ("check it covers your case"), so issue 10's "answered with a right SOP
+  cited first" is cited_correct, and its "out-of-scope answered" is oos_cited;
 - false_abstain_rate: in-scope questions abstained on or handed off;
 - oos_answered / oos_tentative: out-of-scope questions answered / hedged; abstain_accuracy: share of
   out-of-scope questions abstained on or handed off;
@@ -58,10 +61,12 @@ class MethodScores(BaseModel):
     answered_correct: float
     answered_wrong: float
     tentative_correct: float
+    cited_correct: float
     false_abstain_rate: float
     abstain_accuracy: float
     oos_answered: float
     oos_tentative: float
+    oos_cited: float
     clinical_handoff: float
     answered_correct_at_3: float
     p50_ms: float
@@ -202,6 +207,9 @@ def score_method(results: list[QuestionResult], method: str, timings: list[float
         answered_correct=_ratio(sum(said(r, "answer") and r.top_correct(method) for r in in_scope), n_in),
         answered_wrong=_ratio(sum(said(r, "answer") and not r.top_correct(method) for r in in_scope), n_in),
         tentative_correct=_ratio(sum(said(r, "tentative") and r.top_correct(method) for r in in_scope), n_in),
+        cited_correct=_ratio(
+            sum(said(r, "answer") or said(r, "tentative") for r in in_scope if r.top_correct(method)), n_in
+        ),
         false_abstain_rate=_ratio(
             sum(r.handed_off or r.decision[method] == "abstain" for r in in_scope), n_in
         ),
@@ -210,6 +218,7 @@ def score_method(results: list[QuestionResult], method: str, timings: list[float
         ),
         oos_answered=_ratio(sum(said(r, "answer") for r in out_scope), len(out_scope)),
         oos_tentative=_ratio(sum(said(r, "tentative") for r in out_scope), len(out_scope)),
+        oos_cited=_ratio(sum(said(r, "answer") or said(r, "tentative") for r in out_scope), len(out_scope)),
         clinical_handoff=_ratio(sum(r.handed_off for r in clinical), len(clinical)),
         answered_correct_at_3=_ratio(
             sum(x is not None and x < 3 and said(r, "answer") for r, x in zip(in_scope, ranks, strict=True)),

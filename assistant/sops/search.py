@@ -22,7 +22,9 @@ from assistant.sops.chunking import _blocks
 from assistant.sops.decision import DecisionModel, load_decision_model
 from assistant.sops.index import SopIndex
 from assistant.sops.models import Chunk, SearchResult, SectionHit
+from assistant.sops.ranker import CANDIDATE_SOPS, SopRanker, load_ranker
 from assistant.sops.text import content_terms, expand_abbreviations, load_vocabulary, raw_tokens, stem
+from assistant.sops.triage import drug_mentions
 
 Method = Literal["hybrid", "dense", "bm25"]
 # Fusion: a small RRF constant rewards agreement near the top of both lists; the lexical list gets
@@ -34,13 +36,18 @@ CANDIDATES = 40
 
 
 class Retriever:
-    def __init__(self, index: SopIndex, decision: DecisionModel | None = None) -> None:
+    def __init__(
+        self, index: SopIndex, decision: DecisionModel | None = None, ranker: SopRanker | None = None
+    ) -> None:
         self.index = index
         self.decision = decision or load_decision_model()
+        self.ranker = ranker or load_ranker()
         self._chunks: list[Chunk] = []
         self._bm25: BM25Index | None = None
         self._section_terms: dict[tuple[str, str], set[str]] = {}
         self._sop_terms: dict[str, set[str]] = {}
+        self._heading_terms: dict[str, set[str]] = {}
+        self._sections_of: dict[str, list[str]] = {}
         self._terms_memo: tuple[str | None, set[str]] = (None, set())
         self._id_to_pos: dict[str, int] = {}
         self._by_section: dict[tuple[str, str], list[Chunk]] = {}
@@ -61,6 +68,15 @@ class Retriever:
         for (sop_id, _), section_terms in self._section_terms.items():
             sop_terms[sop_id] |= section_terms
         self._sop_terms = dict(sop_terms)
+        headings: dict[str, set[str]] = defaultdict(set)
+        sections_of: dict[str, list[str]] = defaultdict(list)
+        for sop_id, section in self._section_terms:
+            sections_of[sop_id].append(section)
+        for c in self._chunks:
+            if c.section not in headings.get(c.sop_id, ()):  # title and heading path, once per section
+                headings[c.sop_id].update(content_terms(expand_abbreviations(f"{c.title} {c.section}")))
+        self._heading_terms = dict(headings)
+        self._sections_of = dict(sections_of)
         by_section: dict[tuple[str, str], list[Chunk]] = defaultdict(list)
         for c in sorted(self._chunks, key=lambda c: (c.source, c.ordinal)):
             by_section[(c.sop_id, c.section)].append(c)
@@ -111,7 +127,9 @@ class Retriever:
     def question_terms(self, query: str) -> set[str]:
         """The question's index terms, with shorthand replaced by its long form when the shorthand
         itself never occurs in the SOPs ("pt" -> "patient"), so it neither counts as missing evidence
-        nor as an unknown word."""
+        nor as an unknown word. A drug name the SOPs never mention ("lantus", "amlodipine") is left
+        out for the same reason: SOPs describe procedures for any drug, so the name is no evidence
+        that a question falls outside them (its schedule, when the vocabulary knows it, stays)."""
         if self._terms_memo[0] == query:  # asked ~20 times per search (coverage of each section)
             return self._terms_memo[1]
         bm25 = self.bm25
@@ -125,6 +143,11 @@ class Retriever:
             if own not in bm25.postings:
                 terms.discard(own)
                 terms.update(bm25.query_terms(" ".join(extra)))
+        for name in drug_mentions(query):
+            for token in raw_tokens(name):
+                if stem(token) not in bm25.postings:
+                    terms.discard(stem(token))
+                    terms.discard(stem(bm25.correct(token) or token))
         self._terms_memo = (query, terms)
         return terms
 
@@ -155,25 +178,17 @@ class Retriever:
     # -- public -----------------------------------------------------------------------------
     def search(self, query: str, method: Method = "hybrid", k: int = 5) -> SearchResult:
         started = time.perf_counter()
-        self._ensure_built()
-        fused: dict[int, float] = defaultdict(float)
-        sims: dict[int, float] = {}
-        bm25_ranking: list[int] = []
-        bm25_scores: np.ndarray | None = None
-        dense_ranking: list[int] = []
-        if method in ("hybrid", "bm25"):
-            bm25_ranking, bm25_scores = self._bm25_ranking(query)
-            for rank, pos in enumerate(bm25_ranking):
-                fused[pos] += LEXICAL_WEIGHT / (RRF_K + rank + 1)
-        if method in ("hybrid", "dense"):
-            dense_ranking, sims = self._dense_ranking(query)
-            for rank, pos in enumerate(dense_ranking):
-                fused[pos] += DENSE_WEIGHT / (RRF_K + rank + 1)
+        fused, sims, bm25_ranking, bm25_scores, dense_ranking = self._fuse(query, method)
         by_section: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
         for pos, score in fused.items():
             c = self._chunks[pos]
             by_section[(c.sop_id, c.section)].append((score, pos))
         ordered = sorted(by_section.items(), key=lambda kv: -max(s for s, _ in kv[1]))
+        ranker_prob = 0.0
+        if method == "hybrid" and ordered:
+            sop_rank, ranker_prob = self._rerank(query, fused, sims, bm25_ranking, bm25_scores, dense_ranking)
+            last = len(sop_rank)
+            ordered.sort(key=lambda kv: sop_rank.get(kv[0][0], last))  # stable: sections keep fused order
         floor = min(sims.values()) if sims else 0.0
         sections: list[SectionHit] = []
         for (sop_id, section), members in ordered[: max(k * 3, 10)]:
@@ -206,6 +221,7 @@ class Retriever:
             decision = "abstain" if evidence < DENSE_ONLY_THRESHOLD else "answer"
         else:
             features = self._features(query, sections, fused, sims, bm25_ranking, bm25_scores, dense_ranking)
+            features["ranker_prob"] = ranker_prob
             probability = self.decision.probability(features)
             decision = self.decision.decide(probability)
             evidence = probability
@@ -220,6 +236,102 @@ class Retriever:
             features={n: round(v, 5) for n, v in features.items()},
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
+
+    def sop_candidates(
+        self,
+        query: str,
+        fused: dict[int, float],
+        sims: dict[int, float],
+        bm25_ranking: list[int],
+        bm25_scores: np.ndarray | None,
+        dense_ranking: list[int],
+    ) -> tuple[list[str], list[dict[str, float]]]:
+        """The fused ranking's top SOPs and the re-ranker's signals for each (ranker.SOP_FEATURES)."""
+        sop_fused: dict[str, float] = defaultdict(float)
+        for pos, score in fused.items():
+            sop = self._chunks[pos].sop_id
+            sop_fused[sop] = max(sop_fused[sop], score)
+        candidates = sorted(sop_fused, key=lambda s: -sop_fused[s])[:CANDIDATE_SOPS]
+        if not candidates:
+            return [], []
+        sop_bm25: dict[str, list[float]] = defaultdict(list)
+        if bm25_scores is not None:
+            for pos in bm25_ranking:
+                sop_bm25[self._chunks[pos].sop_id].append(float(bm25_scores[pos]))
+        sop_cos: dict[str, float] = defaultdict(float)
+        for pos, sim in sims.items():
+            sop = self._chunks[pos].sop_id
+            sop_cos[sop] = max(sop_cos[sop], sim)
+        bm25_sops = self._sop_order(bm25_ranking)
+        dense_sops = self._sop_order(dense_ranking)
+        bm25 = self.bm25
+        q_terms = self.question_terms(query)
+        total = sum(bm25.term_idf(t) for t in q_terms) or 1.0
+        top_fused = sop_fused[candidates[0]] or 1.0
+        best_cos = max(sop_cos.values(), default=0.0)
+        rows = []
+        for sop in candidates:
+            scores = sop_bm25.get(sop, [])  # in BM25 rank order, so best first
+            headings = self._heading_terms.get(sop, set())
+            rows.append(
+                {
+                    "fused_rel": sop_fused[sop] / top_fused,
+                    "bm25_top": (scores[0] if scores else 0.0) / total,
+                    "bm25_top3": sum(scores[:3]) / total,
+                    "bm25_rr": 1.0 / (bm25_sops.index(sop) + 1) if sop in bm25_sops else 0.0,
+                    "cosine": sop_cos.get(sop, 0.0),
+                    "cosine_gap": sop_cos.get(sop, 0.0) - best_cos,
+                    "dense_rr": 1.0 / (dense_sops.index(sop) + 1) if sop in dense_sops else 0.0,
+                    "coverage_sop": self.coverage(query, sop),
+                    "coverage_section": max(
+                        (self.coverage(query, sop, sec) for sec in self._sections_of.get(sop, ())),
+                        default=0.0,
+                    ),
+                    "coverage_headings": sum(bm25.term_idf(t) for t in q_terms if t in headings) / total,
+                }
+            )
+        return candidates, rows
+
+    def _rerank(
+        self,
+        query: str,
+        fused: dict[int, float],
+        sims: dict[int, float],
+        bm25_ranking: list[int],
+        bm25_scores: np.ndarray | None,
+        dense_ranking: list[int],
+    ) -> tuple[dict[str, int], float]:
+        """SOP -> new rank, and the re-ranker's probability for the top SOP."""
+        candidates, rows = self.sop_candidates(query, fused, sims, bm25_ranking, bm25_scores, dense_ranking)
+        if not candidates:
+            return {}, 0.0
+        scores = self.ranker.scores(rows)
+        order = sorted(range(len(candidates)), key=lambda i: -scores[i])  # stable on ties
+        return {candidates[i]: r for r, i in enumerate(order)}, max(SopRanker.softmax(scores))
+
+    def retrieve_candidates(self, query: str) -> tuple[list[str], list[dict[str, float]]]:
+        """Candidate SOPs and their re-ranker signals for one question (fitting the re-ranker)."""
+        return self.sop_candidates(query, *self._fuse(query, "hybrid"))
+
+    def _fuse(
+        self, query: str, method: Method
+    ) -> tuple[dict[int, float], dict[int, float], list[int], np.ndarray | None, list[int]]:
+        """Reciprocal rank fusion of the BM25 and dense chunk rankings (either alone for a baseline)."""
+        self._ensure_built()
+        fused: dict[int, float] = defaultdict(float)
+        sims: dict[int, float] = {}
+        bm25_ranking: list[int] = []
+        bm25_scores: np.ndarray | None = None
+        dense_ranking: list[int] = []
+        if method in ("hybrid", "bm25"):
+            bm25_ranking, bm25_scores = self._bm25_ranking(query)
+            for rank, pos in enumerate(bm25_ranking):
+                fused[pos] += LEXICAL_WEIGHT / (RRF_K + rank + 1)
+        if method in ("hybrid", "dense"):
+            dense_ranking, sims = self._dense_ranking(query)
+            for rank, pos in enumerate(dense_ranking):
+                fused[pos] += DENSE_WEIGHT / (RRF_K + rank + 1)
+        return fused, sims, bm25_ranking, bm25_scores, dense_ranking
 
     def _sop_order(self, ranking: list[int]) -> list[str]:
         seen: dict[str, None] = {}

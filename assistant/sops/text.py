@@ -231,6 +231,7 @@ class Vocabulary:
     phrases: dict[str, tuple[str, ...]]  # multi-word or punctuated variant -> what to add
     phrase_re: re.Pattern[str] | None
     triage_substances: tuple[str, ...]
+    triage_not_drugs: tuple[str, ...] = ()  # dictionary entries that are everyday words ("caps")
 
     def additions(self, text: str) -> list[str]:
         """Long forms and canonical words for the shorthand found in ``text`` (sorted, unique)."""
@@ -272,6 +273,7 @@ def _build_vocabulary(data: object, source: str) -> Vocabulary:
             for member in members[1:]:
                 add(member, members[0])
         substances = tuple(str(s).strip().lower() for s in data.get("triage_substances") or [])
+        not_drugs = tuple(str(s).strip().lower() for s in data.get("triage_not_drugs") or [])
     except (AttributeError, TypeError) as exc:
         raise InvalidInput(f"{source}: malformed vocabulary ({exc})") from exc
     # a corrected spelling brings its own expansion too ("insurence" -> "insurance")
@@ -287,6 +289,7 @@ def _build_vocabulary(data: object, source: str) -> Vocabulary:
         phrases={k: tuple(sorted(v)) for k, v in phrases.items()},
         phrase_re=phrase_re,
         triage_substances=substances,
+        triage_not_drugs=not_drugs,
     )
 
 

