@@ -79,7 +79,7 @@ def select_lines(question: str, body: str, idf: dict[str, float]) -> list[str]:
     scored = []
     for i, block in enumerate(blocks):
         terms = set(content_terms(block))
-        scored.append((sum(idf.get(t, 1.0) for t in q_terms & terms), i))
+        scored.append((sum(idf.get(t, 1.0) for t in sorted(q_terms & terms)), i))
     if len(blocks) <= MAX_LINES_PER_SECTION:
         keep = list(range(len(blocks)))
     else:
@@ -169,12 +169,12 @@ def answer_question(retriever: Retriever, question: str, role: AnyRole | str = R
 def _block_coverage(question: str, heading: str, body: str, idf: dict[str, float]) -> float:
     """Best share of the question's (IDF-weighted) terms found in one block (plus its heading)."""
     q_terms = set(content_terms(expand_abbreviations(question)))
-    total = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
+    total = sum(idf.get(t, 1.0) for t in sorted(q_terms)) or 1.0
     heading_terms = set(content_terms(expand_abbreviations(heading)))
     best = 0.0
     for block in _table_rows(_blocks(body)):
         terms = heading_terms | set(content_terms(block))
-        best = max(best, sum(idf.get(t, 1.0) for t in q_terms & terms) / total)
+        best = max(best, sum(idf.get(t, 1.0) for t in sorted(q_terms & terms)) / total)
     return best
 
 

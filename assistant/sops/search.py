@@ -48,10 +48,11 @@ class Retriever:
         self._sop_terms: dict[str, set[str]] = {}
         self._heading_terms: dict[str, set[str]] = {}
         self._sections_of: dict[str, list[str]] = {}
-        self._terms_memo: tuple[str | None, set[str]] = (None, set())
+        self._terms_memo: tuple[str | None, tuple[str, ...]] = (None, ())
         self._id_to_pos: dict[str, int] = {}
         self._by_section: dict[tuple[str, str], list[Chunk]] = {}
         self._built_for: object | None = None
+        self._vectors: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- lexical side, rebuilt when the manifest changes --------------------------------------
     def _ensure_built(self) -> None:
@@ -81,8 +82,35 @@ class Retriever:
         for c in sorted(self._chunks, key=lambda c: (c.source, c.ordinal)):
             by_section[(c.sop_id, c.section)].append(c)
         self._by_section = dict(by_section)
-        self._terms_memo = (None, set())
+        self._terms_memo = (None, ())
+        self._vectors = None  # loaded on the first dense query
         self._built_for = self.index.manifest
+
+    def _vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """The live chunks' vectors (unit length) and their positions, read once from Chroma.
+
+        Dense search is exact over these (one matrix product): an SOP manual has hundreds to a few
+        thousand chunks, where an exact search costs under a millisecond, and it returns the same
+        neighbours every time. Chroma's HNSW graph is approximate, and the tail of its result list
+        varied from one process to the next, which moved SOPs near the cut-off in and out of the
+        ranking."""
+        if self._vectors is None:
+            ids = [c.id for c in self._chunks]
+            got = self.index.collection.get(ids=ids, include=["embeddings"]) if ids else {"ids": []}
+            rows, positions = [], []
+            for cid, vec in zip(got["ids"], got.get("embeddings") if ids else [], strict=False):
+                pos = self._id_to_pos.get(cid)
+                if pos is not None and vec is not None:
+                    rows.append(np.asarray(vec, dtype=np.float32))
+                    positions.append(pos)
+            matrix = np.vstack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True) if rows else np.ones((0, 1))
+            order = np.argsort(positions, kind="stable")  # chunk order, whatever order Chroma returned
+            self._vectors = (
+                (matrix / np.clip(norms, 1e-12, None))[order],
+                np.asarray(positions, dtype=np.int64)[order],
+            )
+        return self._vectors
 
     def section_chunks(self, sop_id: str, section: str) -> list[Chunk]:
         """All chunks of one section, in document order."""
@@ -108,23 +136,20 @@ class Retriever:
     def _dense_ranking(self, query: str) -> tuple[list[int], dict[int, float]]:
         if not self._chunks:
             return [], {}
-        vector = self.index.embedding.embed_query(expand_abbreviations(query))
-        # the manifest's chunk count, not collection.count(): that call costs ~8 ms per query
-        n = min(CANDIDATES + 10, len(self._chunks))
+        matrix, positions = self._vector_matrix()
+        n = min(CANDIDATES + 10, len(positions))
         if n == 0:
             return [], {}
-        res = self.index.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
-        ranking: list[int] = []
-        sims: dict[int, float] = {}
-        for cid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
-            pos = self._id_to_pos.get(cid)
-            if pos is None:  # a vector the manifest does not name (interrupted ingest)
-                continue
-            ranking.append(pos)
-            sims[pos] = 1.0 - float(dist)
+        vector = np.asarray(self.index.embedding.embed_query(expand_abbreviations(query)), dtype=np.float32)
+        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        cos = matrix @ vector
+        top = np.argpartition(-cos, n - 1)[:n]
+        top = top[np.lexsort((positions[top], -cos[top]))]  # by similarity, ties by chunk order
+        ranking = [int(positions[i]) for i in top]
+        sims = {int(positions[i]): float(cos[i]) for i in top}
         return ranking[:CANDIDATES], sims
 
-    def question_terms(self, query: str) -> set[str]:
+    def question_terms(self, query: str) -> tuple[str, ...]:
         """The question's index terms, with shorthand replaced by its long form when the shorthand
         itself never occurs in the SOPs ("pt" -> "patient"), so it neither counts as missing evidence
         nor as an unknown word. A drug name the SOPs never mention ("lantus", "amlodipine") is left
@@ -148,8 +173,11 @@ class Retriever:
                 if stem(token) not in bm25.postings:
                     terms.discard(stem(token))
                     terms.discard(stem(bm25.correct(token) or token))
-        self._terms_memo = (query, terms)
-        return terms
+        # sorted: sums of float IDFs over a set would follow the per-process string hash order, and
+        # their last bits (ties between SOPs) would change from one run to the next
+        ordered = tuple(sorted(terms))
+        self._terms_memo = (query, ordered)
+        return ordered
 
     def coverage(self, query: str, sop_id: str, section: str | None = None) -> float:
         """IDF-weighted share of the question's terms found in the section, or the whole SOP (0..1)."""
