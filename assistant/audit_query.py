@@ -6,7 +6,7 @@ from assistant import audit, integrity
 from assistant.access import guarded
 from assistant.errors import RxdeskError
 from assistant.principal import Principal
-from assistant.review.integrity import first_approval_problem
+from assistant.review.integrity import chained_tables, first_approval_problem
 from assistant.roles import Action
 from assistant.store import Store
 
@@ -32,7 +32,7 @@ def verify_records(store: Store, *, principal: Principal) -> integrity.ChainRepo
     """Walk the tamper-evident chain (audit entries, draft versions, approvals); report the first
     broken link. The check is recorded too, after the walk (so it never reports on itself)."""
     with store.begin() as conn:
-        report = integrity.verify_chain(conn, integrity.key_for(conn))
+        report = integrity.verify_chain(conn, integrity.key_for(conn), chained_tables())
         if report.ok:  # approvals are checked against their sealed events too
             claim = first_approval_problem(conn)
             if claim is not None:

@@ -34,11 +34,36 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from assistant.errors import RxdeskError
-from assistant.store.tables import chain_heads
+
+# The head of the chain: its length and last seal, sealed itself (created by the core migrations).
+chain_heads = Table(
+    "chain_heads",
+    MetaData(),
+    Column("name", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("mac", String(64), nullable=False),
+    Column("head_mac", String(64), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 
 HEAD = "main"
 GENESIS = "0" * 64
@@ -228,13 +253,6 @@ class ChainReport(BaseModel):
     first_break: ChainBreak | None = None
 
 
-def _tables() -> dict[str, Table]:
-    from assistant.review.tables import draft_reviews, draft_versions
-    from assistant.store.tables import audit_log
-
-    return {"audit_log": audit_log, "draft_versions": draft_versions, "draft_reviews": draft_reviews}
-
-
 def _stream(conn: Connection, table: Table) -> Iterator[tuple[int, str, dict[str, Any]]]:
     cols = [table.c.id, *(table.c[c] for c in CHAIN_COLUMNS), *(table.c[c] for c in SEALED[table.name])]
     query = select(*cols).where(table.c.chain_seq.is_not(None)).order_by(table.c.chain_seq)
@@ -249,9 +267,10 @@ def _when(table: str, row: Mapping[str, Any]) -> dt.datetime | None:
     return value
 
 
-def verify_chain(conn: Connection, key: bytes) -> ChainReport:
-    """Walk the whole chain in order; report the first broken link (or that it is intact)."""
-    tables = _tables()
+def verify_chain(conn: Connection, key: bytes, tables: Mapping[str, Table]) -> ChainReport:
+    """Walk the whole chain in order; report the first broken link (or that it is intact).
+
+    ``tables``: every chained table by name (the modules that own them know which they are)."""
     by_table = {name: 0 for name in tables}
     head = conn.execute(select(chain_heads).where(chain_heads.c.name == HEAD)).mappings().first()
     head_seq = int(head["seq"]) if head else None
@@ -305,7 +324,9 @@ def verify_chain(conn: Connection, key: bytes) -> ChainReport:
     return ChainReport(ok=True, records=last, by_table=by_table, head_seq=head_seq)
 
 
-def check_record(conn: Connection, table: Table, row: Mapping[str, Any]) -> str | None:
+def check_record(
+    conn: Connection, table: Table, row: Mapping[str, Any], tables: Mapping[str, Table]
+) -> str | None:
     """Check one chained row: its seal, and that its predecessor holds the seal it names.
 
     Returns the problem in words, or None. (The whole chain is checked by :func:`verify_chain`.)"""
@@ -321,7 +342,7 @@ def check_record(conn: Connection, table: Table, row: Mapping[str, Any]) -> str 
         return None if row["chain_prev"] == GENESIS else "it does not link to the start of the chain"
     holders = [
         conn.execute(select(t.c.chain_mac).where(t.c.chain_seq == int(seq) - 1)).scalars().all()
-        for t in _tables().values()
+        for t in tables.values()
     ]
     macs = [m for found in holders for m in found]
     if macs != [row["chain_prev"]]:

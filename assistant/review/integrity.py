@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from assistant import audit
 from assistant.drafting.document import Document
@@ -21,6 +21,12 @@ from assistant.integrity import TamperDetected, _norm, check_record
 from assistant.principal import Principal
 from assistant.review.tables import draft_reviews, draft_versions, drafts
 from assistant.store import Store
+from assistant.store.tables import audit_log
+
+
+def chained_tables() -> dict[str, Table]:
+    """Every table of the tamper-evident chain: the audit log and the review records."""
+    return {"audit_log": audit_log, "draft_versions": draft_versions, "draft_reviews": draft_reviews}
 
 
 def settled_problems(conn: Connection, draft_id: int, attempts: int = 3) -> list[str]:
@@ -53,7 +59,7 @@ def problems(conn: Connection, draft_id: int) -> list[str]:
     if v is None:
         return [f"draft {draft_id} points to version {d['current_version']}, which does not exist"]
     found: list[str] = []
-    why = check_record(conn, draft_versions, v)
+    why = check_record(conn, draft_versions, v, chained_tables())
     if why:
         found.append(f"version {v['version']} of draft {draft_id}: {why}")
     try:
@@ -90,7 +96,7 @@ def _approval_problems(conn: Connection, draft_id: int, d: Any, v: Any) -> list[
     if len(events) > 1:
         return [f"{label}: more than one approval record exists"]
     ev = events[0]
-    why = check_record(conn, draft_reviews, ev)
+    why = check_record(conn, draft_reviews, ev, chained_tables())
     if why:
         return [f"{label}: the approval record {why.removeprefix('it ').strip()}"]
     mismatched = [

@@ -25,7 +25,6 @@ Two thresholds give three outcomes:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,6 +35,7 @@ import numpy as np
 
 from assistant.config import REPO_ROOT
 from assistant.errors import InvalidInput
+from assistant.sops.linear_json import linear_parts, read_model_file
 
 Decision = Literal["answer", "tentative", "abstain"]
 MODEL_FILE = REPO_ROOT / "knowledge" / "models" / "answer_decision.json"
@@ -108,37 +108,18 @@ class DecisionModel:
 
     @classmethod
     def from_json(cls, data: dict[str, object], source: str = "decision model") -> DecisionModel:
+        features, mean, scale, coef, meta = linear_parts(data, source, "decision model", FEATURES)
         try:
-            names = tuple(str(n) for n in data["features"])  # type: ignore[union-attr]
-            model = cls(
-                features=names,
-                mean=tuple(float(v) for v in data["mean"]),  # type: ignore[union-attr]
-                scale=tuple(float(v) or 1.0 for v in data["scale"]),  # type: ignore[union-attr]
-                coef=tuple(float(v) for v in data["coef"]),  # type: ignore[union-attr]
-                intercept=float(data["intercept"]),  # type: ignore[arg-type]
-                answer_threshold=float(data["answer_threshold"]),  # type: ignore[arg-type]
-                tentative_threshold=float(data["tentative_threshold"]),  # type: ignore[arg-type]
-                meta=dict(data.get("meta") or {}),  # type: ignore[call-overload]
-            )
+            intercept = float(data["intercept"])  # type: ignore[arg-type]
+            answer, tentative = float(data["answer_threshold"]), float(data["tentative_threshold"])  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput(f"{source}: malformed decision model ({exc})") from exc
-        if not (len(model.features) == len(model.mean) == len(model.scale) == len(model.coef)):
-            raise InvalidInput(f"{source}: feature, mean, scale and coef lists differ in length")
-        unknown = set(model.features) - set(FEATURES)
-        if unknown:
-            raise InvalidInput(f"{source}: unknown features {sorted(unknown)}")
-        return model
+        return cls(features, mean, scale, coef, intercept, answer, tentative, meta)
 
 
 @lru_cache(maxsize=4)
 def load_decision_model(path: Path = MODEL_FILE) -> DecisionModel:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInput(f"answer decision model not readable: {path} ({exc.strerror})") from exc
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"answer decision model is not valid JSON: {path}") from exc
-    return DecisionModel.from_json(data, path.name)
+    return DecisionModel.from_json(read_model_file(path, "answer decision model"), path.name)
 
 
 # -- fitting (used by assistant.sops.fit_decision; kept here so the maths sits with its use) -------

@@ -18,7 +18,6 @@ knowledge/models/sop_ranker.json.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import REPO_ROOT
-from assistant.errors import InvalidInput
+from assistant.sops.linear_json import linear_parts, read_model_file
 
 RANKER_FILE = REPO_ROOT / "knowledge" / "models" / "sop_ranker.json"
 CANDIDATE_SOPS = 10  # the re-ranker reorders the fused ranking's top SOPs only
@@ -88,33 +87,13 @@ class SopRanker:
 
     @classmethod
     def from_json(cls, data: dict[str, object], source: str = "SOP ranker") -> SopRanker:
-        try:
-            model = cls(
-                features=tuple(str(n) for n in data["features"]),  # type: ignore[union-attr]
-                mean=tuple(float(v) for v in data["mean"]),  # type: ignore[union-attr]
-                scale=tuple(float(v) or 1.0 for v in data["scale"]),  # type: ignore[union-attr]
-                coef=tuple(float(v) for v in data["coef"]),  # type: ignore[union-attr]
-                meta=dict(data.get("meta") or {}),  # type: ignore[call-overload]
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput(f"{source}: malformed SOP ranker ({exc})") from exc
-        if not (len(model.features) == len(model.mean) == len(model.scale) == len(model.coef)):
-            raise InvalidInput(f"{source}: feature, mean, scale and coef lists differ in length")
-        unknown = set(model.features) - set(SOP_FEATURES)
-        if unknown:
-            raise InvalidInput(f"{source}: unknown features {sorted(unknown)}")
-        return model
+        features, mean, scale, coef, meta = linear_parts(data, source, "SOP ranker", SOP_FEATURES)
+        return cls(features, mean, scale, coef, meta)
 
 
 @lru_cache(maxsize=4)
 def load_ranker(path: Path = RANKER_FILE) -> SopRanker:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInput(f"SOP ranker not readable: {path} ({exc.strerror})") from exc
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"SOP ranker is not valid JSON: {path}") from exc
-    return SopRanker.from_json(data, path.name)
+    return SopRanker.from_json(read_model_file(path, "SOP ranker"), path.name)
 
 
 # -- fitting (used by assistant.sops.fit_decision) -----------------------------------------------------

@@ -60,17 +60,6 @@ audit_log = Table(
     Column("chain_mac", String(64)),
 )
 
-# The head of the tamper-evident chain: its length and last seal, sealed itself (integrity.py).
-chain_heads = Table(
-    "chain_heads",
-    metadata,
-    Column("name", String(32), primary_key=True),
-    Column("seq", BigInteger, nullable=False),
-    Column("mac", String(64), nullable=False),
-    Column("head_mac", String(64), nullable=False),
-    Column("key_id", String(32), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
 
 processed_deliveries = Table(
     "processed_deliveries",
