@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.drafting.extract import resolve_date
+
 _MONTHS = {
     m: i + 1
     for i, names in enumerate(
@@ -149,14 +151,11 @@ def iso_date(value: str, today: dt.date) -> str | None:
         return dt.date.fromisoformat(v).isoformat()
     except ValueError:
         pass
-    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?", v)
-    if m:
-        year = int(m.group(3)) if m.group(3) else today.year
-        year = year + 2000 if year < 100 else year
-        try:
-            return dt.date(year, int(m.group(1)), int(m.group(2))).isoformat()
-        except ValueError:
-            return None
+    if re.fullmatch(r"\d{1,2}/\d{1,2}(?:/(?:\d{2}|\d{4}))?", v):
+        # the drafting engine's reading, so a date means the same in a draft and in the guards:
+        # a year-less date is the most recent one not after today; "52" is 1952
+        found = resolve_date(v, today)
+        return found.isoformat() if found else None
     m = re.fullmatch(rf"({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?", v, re.I)
     if m:
         try:
@@ -175,6 +174,7 @@ class Pseudonymizer:
     forward: dict[str, str] = field(default_factory=dict)  # value -> placeholder
     back: dict[str, str] = field(default_factory=dict)  # placeholder -> value
     _counts: dict[str, int] = field(default_factory=dict)
+    _pattern: tuple[int, re.Pattern[str] | None] = (0, None)  # compiled for len(forward) keys
 
     def learn(self, text: str) -> None:
         for span in detect(text):
