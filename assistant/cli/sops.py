@@ -11,7 +11,7 @@ import typer
 from assistant.cli.common import AsOpt, JsonOpt, acting_as, app, emit, state
 from assistant.cli.render import answer_text
 from assistant.errors import InvalidInput
-from assistant.sops import fit_decision, service
+from assistant.sops import clinical_model, fit_decision, fit_triage, service
 
 eval_app = typer.Typer(help="Evaluations of the assistant's quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
@@ -120,7 +120,8 @@ def eval_retrieval(
         return
     typer.echo(
         f"{report.questions_total} questions ({report.in_scope} in scope, {report.out_of_scope} out of scope, "
-        f"{report.clinical} clinical)"
+        f"{report.clinical} clinical); question bank: {report.bank_questions} known questions "
+        "(the evaluated ones left out)"
     )
     typer.echo(
         f"{'method':<8} {'hit@1':>6} {'hit@3':>6} {'mrr':>6} {'ans-ok':>7} {'tent-ok':>7} {'cited-ok':>8} "
@@ -208,6 +209,32 @@ def eval_fit_decision(
         if report.written
         else "dry run: nothing written"
     )
+
+
+@eval_app.command("fit-triage")
+def eval_fit_triage(
+    questions: list[Path] = typer.Option(
+        list(fit_triage.TRIAGE_FILES), "--questions", help="Labelled question files, repeatable."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the leave-one-file-out check; write nothing."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Refit the clinical triage model (knowledge/models/clinical_triage.json) on every labelled file."""
+    report = fit_triage.fit_triage_model(questions, None if dry_run else clinical_model.MODEL_FILE)
+    if as_json:
+        emit(report.model_dump(mode="json"), True)
+        return
+    typer.echo(
+        f"{report.questions} questions, {report.clinical} clinical; L2 = {report.l2}, threshold {report.threshold}"
+    )
+    typer.echo("leave one file out: clinical handed off (rules / rules + model), in-scope handed off")
+    for name, f in [*report.leave_one_file_out.items(), ("pooled", report.pooled)]:
+        typer.echo(
+            f"  {name:<26} {f.clinical:>4}  {f.handoff_rules:.3f} / {f.handoff_with_model:.3f}  {f.in_scope_handed_off:.3f}"
+        )
+    typer.echo(f"wrote {report.written}" if report.written else "dry run: nothing written")
 
 
 # ---------------------------------------------------------------- SOP approval and index health

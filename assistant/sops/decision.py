@@ -55,6 +55,11 @@ FEATURES: tuple[str, ...] = (
     "log_terms",  # log(1 + number of content terms in the question)
     "coverage_block",  # best share of the question's terms found in one step of the top SOP
     "ranker_prob",  # the SOP re-ranker's softmax probability for the top SOP (assistant/sops/ranker.py)
+    # the question bank (assistant/sops/question_bank.py): known questions nearest to this one
+    "bank_top",  # similarity of the nearest known question the top SOP answers
+    "bank_out",  # similarity of the nearest known question no SOP answers
+    "bank_margin",  # the first minus the second
+    "bank_nn_agree",  # 1 when the single nearest known question is answered by the top SOP
 )
 
 

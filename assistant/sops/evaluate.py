@@ -112,6 +112,7 @@ class EvalReport(BaseModel):
     in_scope: int
     out_of_scope: int
     clinical: int = 0
+    bank_questions: int = 0  # known questions the bank held for this run (the evaluated ones left out)
     methods: dict[str, MethodScores]
     operating_point: dict[str, float] = Field(default_factory=dict)
     curve: list[CurvePoint] = Field(default_factory=list)
@@ -257,6 +258,8 @@ def trade_off_curve(
 
 
 def evaluate(retriever: Retriever, questions: list[EvalQuestion], *, warmup: int = 3) -> EvalReport:
+    # the evaluated questions never answer themselves: they leave the question bank for this run
+    retriever = retriever.with_bank(retriever.bank.without(texts={q.question for q in questions}))
     dense = _LangChainDense(retriever)
     for q in questions[:warmup]:  # warm caches (tokenizer, BM25 build, HNSW load, drug dictionary)
         retriever.search(q.question)
@@ -297,6 +300,7 @@ def evaluate(retriever: Retriever, questions: list[EvalQuestion], *, warmup: int
         clinical=sum(r.clinical for r in results),
         methods={m: score_method(results, m, timings[m]) for m in METHODS},
         operating_point={"answer": model.answer_threshold, "tentative": model.tentative_threshold},
+        bank_questions=len(retriever.bank),
         curve=trade_off_curve(results),
         questions=results,
     )

@@ -45,12 +45,16 @@ from assistant.sops.triage import triage
 
 DEFAULT_SOPS = REPO_ROOT / "knowledge" / "sops"
 EVAL_DIR = REPO_ROOT / "knowledge" / "eval"
-# The tuning set plus the two sets round 1 held out and measured once; after that measurement they
-# became development sets (README). The fresh held-out set (holdout_v3.jsonl) is never fitted on.
+# The tuning set plus the sets held out in earlier rounds and measured once; after that measurement
+# they became development sets (README) and joined the question bank. The newest held-out set
+# (holdout_v4.jsonl) is never fitted on and is not in the bank.
 DEFAULT_QUESTIONS = (
     EVAL_DIR / "questions.jsonl",
     EVAL_DIR / "holdout.jsonl",
     EVAL_DIR / "holdout_tech.jsonl",
+    EVAL_DIR / "holdout_v3.jsonl",
+    EVAL_DIR / "known_questions_a.jsonl",
+    EVAL_DIR / "known_questions_b.jsonl",
 )
 L2_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 RANKER_L2_GRID = (1.0, 3.0, 10.0, 30.0)  # below 1 Newton's steps overshoot on near-separable questions
@@ -58,10 +62,18 @@ FOLDS = 5
 THRESHOLD_GRID = tuple(round(0.05 + 0.01 * i, 2) for i in range(91))  # 0.05 .. 0.95
 
 
-def feature_rows(retriever: Retriever, questions: list[EvalQuestion]) -> tuple[np.ndarray, np.ndarray]:
+def _unseen(retriever: Retriever, q: EvalQuestion, source: str) -> Retriever:
+    """The retriever over a bank without the question's own file (nor the question itself, should
+    another file repeat it): its bank signals are then those of a question from a new writer."""
+    return retriever.with_bank(retriever.bank.without(sources={source}, texts={q.question}))
+
+
+def feature_rows(
+    retriever: Retriever, questions: list[EvalQuestion], sources: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     rows, labels = [], []
-    for q in questions:
-        found = retriever.search(q.question, "hybrid")
+    for q, source in zip(questions, sources, strict=True):
+        found = _unseen(retriever, q, source).search(q.question, "hybrid")
         rows.append([found.features.get(name, 0.0) for name in FEATURES])
         top = found.ranked_sop_ids()[:1]
         labels.append(1.0 if top and top[0] in q.acceptable else 0.0)
@@ -71,11 +83,11 @@ def feature_rows(retriever: Retriever, questions: list[EvalQuestion]) -> tuple[n
 RankGroups = list[tuple[np.ndarray, np.ndarray]]
 
 
-def ranking_groups(retriever: Retriever, questions: list[EvalQuestion]) -> RankGroups:
+def ranking_groups(retriever: Retriever, questions: list[EvalQuestion], sources: list[str]) -> RankGroups:
     """Per question: its candidate SOPs' re-ranker signals and which candidates are acceptable."""
     groups = []
-    for q in questions:
-        sops, rows = retriever.retrieve_candidates(q.question)
+    for q, source in zip(questions, sources, strict=True):
+        sops, rows = _unseen(retriever, q, source).retrieve_candidates(q.question)
         x = np.array([[row[name] for name in SOP_FEATURES] for row in rows], dtype=float).reshape(
             -1, len(SOP_FEATURES)
         )
@@ -255,7 +267,7 @@ def fit_decision_model(
         index.ingest([sops])
         retriever = Retriever(index, decision=DecisionModel.cosine_only(0.5), ranker=SopRanker.fused_only())
         in_scope = [i for i, q in enumerate(questions) if q.acceptable]
-        groups = ranking_groups(retriever, [questions[i] for i in in_scope])
+        groups = ranking_groups(retriever, [questions[i] for i in in_scope], [source[i] for i in in_scope])
         scope_folds = folds[in_scope]
         ranker_cv = {str(l2): _ranker_cv(groups, scope_folds, l2) for l2 in RANKER_L2_GRID}
         ranker_l2 = max(RANKER_L2_GRID, key=lambda l2: (ranker_cv[str(l2)][0], -ranker_cv[str(l2)][1]))
@@ -266,7 +278,7 @@ def fit_decision_model(
             train = [g for g, k in zip(groups, scope_folds, strict=True) if k != f]
             retriever.ranker = fit_ranker(train, ranker_l2)
             members = [i for i in range(len(questions)) if folds[i] == f]
-            fx, fy = feature_rows(retriever, [questions[i] for i in members])
+            fx, fy = feature_rows(retriever, [questions[i] for i in members], [source[i] for i in members])
             x[members], y[members] = fx, fy
     ranker = fit_ranker(
         groups,

@@ -42,6 +42,7 @@ SOP_FEATURES: tuple[str, ...] = (
     "coverage_sop",  # IDF-weighted share of the question's terms found anywhere in the SOP
     "coverage_section",  # ... found in the SOP's best-covering section
     "coverage_headings",  # ... found in the SOP's title and section headings
+    "bank_sim",  # similarity of the nearest known question this SOP answers (question_bank.py)
 )
 
 

@@ -10,6 +10,7 @@ The dense-only and BM25-only baselines (evaluation only) keep their single-signa
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections import defaultdict
@@ -22,6 +23,7 @@ from assistant.sops.chunking import _blocks
 from assistant.sops.decision import DecisionModel, load_decision_model
 from assistant.sops.index import SopIndex
 from assistant.sops.models import Chunk, SearchResult, SectionHit
+from assistant.sops.question_bank import NO_NEIGHBOURS, Neighbours, QuestionBank, load_bank
 from assistant.sops.ranker import CANDIDATE_SOPS, SopRanker, load_ranker
 from assistant.sops.text import content_terms, expand_abbreviations, load_vocabulary, raw_tokens, stem
 from assistant.sops.triage import drug_mentions
@@ -37,11 +39,22 @@ CANDIDATES = 40
 
 class Retriever:
     def __init__(
-        self, index: SopIndex, decision: DecisionModel | None = None, ranker: SopRanker | None = None
+        self,
+        index: SopIndex,
+        decision: DecisionModel | None = None,
+        ranker: SopRanker | None = None,
+        bank: QuestionBank | None = None,
     ) -> None:
         self.index = index
         self.decision = decision or load_decision_model()
         self.ranker = ranker or load_ranker()
+        self._bank = bank
+        self._vector_memo: tuple[str | None, np.ndarray | None] = (None, None)
+        self._neighbours_memo: tuple[str | None, QuestionBank | None, Neighbours] = (
+            None,
+            None,
+            NO_NEIGHBOURS,
+        )
         self._chunks: list[Chunk] = []
         self._bm25: BM25Index | None = None
         self._section_terms: dict[tuple[str, str], set[str]] = {}
@@ -133,6 +146,39 @@ class Retriever:
         scores = bm25.scores(terms, weights)
         return bm25.top(scores, CANDIDATES), scores
 
+    # -- the question bank (assistant/sops/question_bank.py) --------------------------------------
+    @property
+    def bank(self) -> QuestionBank:
+        if self._bank is None:
+            self._bank = load_bank(self.index.embedding, self.index.dir if self.index.dir.is_dir() else None)
+        return self._bank
+
+    def with_bank(self, bank: QuestionBank) -> Retriever:
+        """The same retriever (sharing its built index) over another bank: evaluation leaves the
+        evaluated questions out of the bank, fitting leaves out each question's own file."""
+        other = copy.copy(self)
+        other._bank = bank
+        other._neighbours_memo = (None, None, NO_NEIGHBOURS)
+        return other
+
+    def neighbours(self, query: str) -> Neighbours:
+        query_memo, bank_memo, found = self._neighbours_memo
+        bank = self.bank
+        if query_memo == query and bank_memo is bank:
+            return found
+        found = bank.neighbours(self._query_vector(query)) if len(bank) else NO_NEIGHBOURS
+        self._neighbours_memo = (query, bank, found)  # one tuple: safe to share between threads
+        return found
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        memo_query, memo_vector = self._vector_memo
+        if memo_query == query and memo_vector is not None:
+            return memo_vector
+        vector = np.asarray(self.index.embedding.embed_query(expand_abbreviations(query)), dtype=np.float32)
+        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        self._vector_memo = (query, vector)
+        return vector
+
     def _dense_ranking(self, query: str) -> tuple[list[int], dict[int, float]]:
         if not self._chunks:
             return [], {}
@@ -140,8 +186,7 @@ class Retriever:
         n = min(CANDIDATES + 10, len(positions))
         if n == 0:
             return [], {}
-        vector = np.asarray(self.index.embedding.embed_query(expand_abbreviations(query)), dtype=np.float32)
-        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        vector = self._query_vector(query)
         cos = matrix @ vector
         top = np.argpartition(-cos, n - 1)[:n]
         top = top[np.lexsort((positions[top], -cos[top]))]  # by similarity, ties by chunk order
@@ -295,6 +340,7 @@ class Retriever:
         bm25 = self.bm25
         q_terms = self.question_terms(query)
         total = sum(bm25.term_idf(t) for t in q_terms) or 1.0
+        near = self.neighbours(query)
         top_fused = sop_fused[candidates[0]] or 1.0
         best_cos = max(sop_cos.values(), default=0.0)
         rows = []
@@ -316,6 +362,7 @@ class Retriever:
                         default=0.0,
                     ),
                     "coverage_headings": sum(bm25.term_idf(t) for t in q_terms if t in headings) / total,
+                    "bank_sim": near.sop(sop),
                 }
             )
         return candidates, rows
@@ -396,6 +443,7 @@ class Retriever:
         bm25 = self.bm25
         q_terms = self.question_terms(query)
         perfect = sum(bm25.term_idf(t) for t in q_terms) or 1.0  # every term once, in an average-length chunk
+        near = self.neighbours(query)
         top_bm25 = 0.0
         if bm25_scores is not None and len(bm25_scores):
             top_bm25 = max(
@@ -416,6 +464,10 @@ class Retriever:
             "fused_margin": (top_fused - max(others_fused, default=0.0)) / top_fused,
             "log_terms": math.log1p(len(q_terms)),
             "coverage_block": self._block_coverage(q_terms, [s for s in sections[:5] if s.sop_id == top_sop]),
+            "bank_top": near.sop(top_sop),
+            "bank_out": near.nearest_out,
+            "bank_margin": near.sop(top_sop) - near.nearest_out,
+            "bank_nn_agree": float(top_sop in near.nearest_sops),
         }
 
     def _block_coverage(self, q_terms: set[str], hits: list[SectionHit]) -> float:

@@ -23,13 +23,17 @@ from assistant.sops.evaluate import evaluate, load_questions
 from assistant.sops.index import COLLECTION, SopIndex, chroma_client
 from assistant.sops.search import Retriever
 
-EVAL = REPO_ROOT / "knowledge" / "eval" / "questions.jsonl"
-HOLDOUT = REPO_ROOT / "knowledge" / "eval" / "holdout.jsonl"
+EVAL_DIR = REPO_ROOT / "knowledge" / "eval"
+EVAL = EVAL_DIR / "questions.jsonl"
+HOLDOUT = EVAL_DIR / "holdout.jsonl"
 # written by someone who never saw the tuning set, over the 38-SOP manual; evaluated once, frozen method
-HOLDOUT_TECH = REPO_ROOT / "knowledge" / "eval" / "holdout_tech.jsonl"
-# issue 10 round 2: 120 questions written by someone who saw neither the tuning set nor the method,
-# evaluated once with the method frozen at commit e45fe72; never fitted on
-HOLDOUT_V3 = REPO_ROOT / "knowledge" / "eval" / "holdout_v3.jsonl"
+HOLDOUT_TECH = EVAL_DIR / "holdout_tech.jsonl"
+# issue 10 round 2's held-out set (measured once at commit e45fe72); a development set since round 3
+HOLDOUT_V3 = EVAL_DIR / "holdout_v3.jsonl"
+# issue 10 round 3: 125 questions written from the SOPs alone by someone who saw no other question
+# set; evaluated once with the method frozen (question bank, re-ranker and decision refit without it)
+HOLDOUT_V4 = EVAL_DIR / "holdout_v4.jsonl"
+KNOWN = (EVAL_DIR / "known_questions_a.jsonl", EVAL_DIR / "known_questions_b.jsonl")
 
 
 def test_model_checksum_is_checked_before_loading() -> None:
@@ -70,42 +74,61 @@ def _bars(report, *, hit3: float, cited: float, oos: float, clinical: float = 0.
         assert hybrid.clinical_handoff >= clinical
 
 
-# The re-ranker and the decision are fit on these three files (the two held-out sets of round 1 became
-# development sets after their one measurement), so their figures are in-sample: the bars below are
-# regression guards a little under the measured values, not claims. The honest figures are those of
-# the fresh held-out set (holdout_v3.jsonl) in test_fresh_held_out_set_holds_its_measurement.
+# The re-ranker and the decision are fit on the tuning and development files, and those files are
+# the question bank, so their figures are partly in-sample (evaluate() leaves a file's own questions
+# out of the bank, but the models saw them): the bars below are regression guards a little under the
+# measured values, not claims. The honest figures are the held-out set's (holdout_v4.jsonl).
 def test_tuning_set_meets_the_bar(shipped_data_dir: Path) -> None:
     report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(EVAL))
     assert report.in_scope >= 150 and report.out_of_scope >= 45 and report.clinical >= 15
-    _bars(report, hit3=0.97, cited=0.66, oos=0.08)  # measured 1.000, 0.710, 0.038
+    _bars(report, hit3=0.97, cited=0.78, oos=0.05)  # measured 0.994, 0.822, 0.019
 
 
 def test_old_held_out_questions_do_not_collapse(shipped_data_dir: Path) -> None:
     """Questions of the 12-SOP era, now a development set."""
     report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(HOLDOUT))
-    _bars(report, hit3=0.95, cited=0.40, oos=0.07)  # measured 0.978, 0.444, 0.000
+    _bars(report, hit3=0.95, cited=0.85, oos=0.07)  # measured 1.000, 0.911, 0.000
 
 
-def test_technician_held_out_set_holds_its_measurement(shipped_data_dir: Path) -> None:
-    """Round 1's technician set (65 / 30 / 15), now a development set."""
-    report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(HOLDOUT_TECH))
-    assert report.in_scope >= 60 and report.out_of_scope >= 25 and report.clinical >= 15
-    _bars(report, hit3=0.93, cited=0.50, oos=0.10, clinical=0.93)  # measured 0.954, 0.554, 0.100, 1.000
+@pytest.mark.parametrize(
+    ("path", "counts", "hit3", "cited", "oos", "clinical"),
+    [
+        (HOLDOUT_TECH, (65, 30, 15), 0.96, 0.80, 0.05, 0.93),  # measured 0.985, 0.846, 0.000, 1.000
+        (HOLDOUT_V3, (70, 30, 20), 0.96, 0.80, 0.07, 0.93),  # measured 0.986, 0.857, 0.033, 1.000
+        (KNOWN[0], (76, 67, 0), 0.93, 0.65, 0.20, 0.0),  # measured 0.961, 0.711, 0.164
+        (KNOWN[1], (76, 67, 0), 0.93, 0.63, 0.12, 0.0),  # measured 0.961, 0.684, 0.075
+    ],
+    ids=lambda v: v.name if isinstance(v, Path) else None,
+)
+def test_development_sets_hold_their_measurement(
+    shipped_data_dir: Path,
+    path: Path,
+    counts: tuple[int, int, int],
+    hit3: float,
+    cited: float,
+    oos: float,
+    clinical: float,
+) -> None:
+    report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(path))
+    assert (report.in_scope, report.out_of_scope, report.clinical) == counts
+    _bars(report, hit3=hit3, cited=cited, oos=oos, clinical=clinical)
 
 
-def test_fresh_held_out_set_holds_its_measurement(shipped_data_dir: Path) -> None:
-    """Regression guard at the figures measured once on holdout_v3 (70 / 30 / 20) with the frozen method.
+def test_held_out_set_holds_its_measurement(shipped_data_dir: Path) -> None:
+    """Regression guard at the figures measured once on holdout_v4 (75 / 30 / 20) with the method frozen.
 
-    Measured: hit@1 0.800, hit@3 0.943, MRR 0.864; cited correctly 0.500 (firm 0.214 + tentative
-    0.286), answered wrong 0.000; out-of-scope cited 0.100 (firm 0.000); clinical hand-off 0.850.
-    Below issue 10's targets for cited-correct (0.80), hit@3 (0.95) and hand-off (0.90): the bars
-    stop things getting worse, they do not claim the targets.
+    Measured (hybrid): hit@1 0.960, hit@3 0.987, MRR 0.973; cited correctly 0.840 (firm 0.640 +
+    tentative 0.200), answered wrong 0.013; out-of-scope cited 0.033 (firm 0.000); clinical
+    hand-off 0.850. Dense-only: hit@3 0.813, MRR 0.702; BM25-only: hit@3 0.920, MRR 0.862.
     """
-    report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(HOLDOUT_V3))
-    assert (report.in_scope, report.out_of_scope, report.clinical) == (70, 30, 20)
+    report = evaluate(Retriever(SopIndex(shipped_data_dir / "index")), load_questions(HOLDOUT_V4))
+    assert (report.in_scope, report.out_of_scope, report.clinical) == (75, 30, 20)
+    # two v4 questions repeat bank questions word for word (independent writers converged on them):
+    # the evaluation leaves them out of the bank, so no question is ever its own neighbour
+    assert report.bank_questions == len(Retriever(SopIndex(shipped_data_dir / "index")).bank) - 2
     hybrid = report.methods["hybrid"]
-    _bars(report, hit3=0.94, cited=0.50, oos=0.10, clinical=0.85)
-    assert hybrid.hit_at_1 >= 0.80 and hybrid.mrr >= 0.86
+    _bars(report, hit3=0.97, cited=0.80, oos=0.07, clinical=0.85)
+    assert hybrid.hit_at_1 >= 0.93 and hybrid.mrr >= 0.95
     assert hybrid.oos_answered == 0.0  # no out-of-scope question got a firm answer
 
 
