@@ -161,9 +161,9 @@ def test_technician_clinical_question_is_handed_off_before_any_model_call(
 
 def test_the_model_can_hand_off_too(chat_as, fake_llm: FakeOpenAI) -> None:
     fake_llm.script = [tool("hand_off_to_pharmacist", summary="possible side effect"), text("Asked.")]
-    # no drug name and no cue the offline triage knows (it now catches "her 3 year old ... give"),
-    # so the model has to recognise it
-    reply = chat_as("bsmith")("pt wonders if her new blood pressure pill is why she feels so tired")
+    # no drug name and nothing the offline triage (rules and its learned layer, p 0.17) recognises,
+    # so the model has to
+    reply = chat_as("bsmith")("pt wants to know why her urine turned orange this week")
     assert isinstance(reply, HandoffReply) and reply.summary == "possible side effect"
 
 

@@ -13,9 +13,10 @@ from assistant.sops import text
 from assistant.sops.decision import FEATURES, DecisionModel, fit_logistic, load_decision_model
 from assistant.sops.evaluate import EvalQuestion, load_questions
 from assistant.sops.fit_decision import DEFAULT_QUESTIONS
+from assistant.sops.question_bank import BANK_FILES
 from assistant.sops.ranker import load_ranker
 from assistant.sops.text import expand_abbreviations, load_vocabulary
-from assistant.sops.triage import drug_mentions, triage
+from assistant.sops.triage import drug_mentions, rule_triage, triage
 
 # -- vocabulary ---------------------------------------------------------------------------------
 
@@ -137,6 +138,14 @@ def test_drug_recognition_keeps_what_the_person_wrote() -> None:
         "mom at the counter wants to know if her toddler can have zyrtec",
         "the amoxicillin dose on this script looks too high for a baby",
         "customer is allergic to eggs, can she still get a flu vaccine",
+        # an accidental extra dose, with or without a drug name
+        "he accidentally took his metoprolol twice today, what now",
+        "pt took 2 of her water pills instead of 1 this am, will she be alright",
+        "my mom took her pills twice by mistake, is she gonna be ok",
+        # cross-reactivity is clinical even when the message is about filling
+        "allergic to sulfa, dr sent bactrim, can we fill it or is there cross reactivity",
+        # swapping one named drug for another is a therapeutic substitution, even in a stock question
+        "no more lisinopril 20 in stock, can we just switch him to enalapril instead",
     ],
 )
 def test_clinical_questions_without_a_clean_drug_name_are_recognised(question: str) -> None:
@@ -157,14 +166,50 @@ def test_clinical_questions_without_a_clean_drug_name_are_recognised(question: s
         "dr called in a rx for a 5 year old, do i need the weight on the profile",
         "how long do we keep the immunization consent forms",
         "pregnant tech asking if she has to handle the methotrexate",
-        "the pt says her baby is sick and wants her rx filled early, can we",
         "interaction alert popped up during data entry, can i override it",
         "pt says the sulfa allergy on her profile is wrong, can i delete it",
         "how long do people have to wait after a shot before they leave",
+        # two drug names listed in a longer message are not a question about taking them together
+        "widow brought in a bag of her husbands oxycodone and hydrocodone, wants us to get rid of it, can we?",
+        # "together" about people, not drugs
+        "two sisters came in together asking about their xanax refills",
+        # a delivery question, whatever the drug
+        "fedex left her enbrel at the front door all day, is it still ok to use",
     ],
 )
 def test_procedural_questions_with_clinical_words_stay_with_the_sops(question: str) -> None:
     assert not triage(question).clinical, (question, triage(question))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # rules miss these; the learned layer hands them to the pharmacist
+        "pt says the happy pill her dr started 2 wks ago has her jittery and she cant sleep. normal?",
+        "caregiver says her dad's nerve pills are making him wobbly, almost fell twice this wk. hes 84",
+        "pt on lamotragine just started bcp, anything she should know",
+    ],
+)
+def test_the_learned_layer_catches_what_the_rules_miss(question: str) -> None:
+    assert not rule_triage(question).clinical
+    found = triage(question)
+    assert found.clinical and found.reasons[0].startswith("clinical model p=")
+
+
+def test_the_learned_layer_errs_towards_the_pharmacist() -> None:
+    """A known false hand-off (probability just over the threshold): the pharmacist gets a procedural
+    question, which costs a minute; the opposite error would give a clinical question an SOP answer."""
+    found = triage("the pt says her baby is sick and wants her rx filled early, can we")
+    assert found.clinical and found.probability is not None and found.probability < 0.6
+
+
+def test_without_the_model_file_the_rules_work_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.sops import triage as triage_module
+
+    monkeypatch.setattr(triage_module, "load_clinical_model", lambda: None)
+    question = "pt says the happy pill her dr started 2 wks ago has her jittery and she cant sleep. normal?"
+    found = triage_module.triage(question)
+    assert found == rule_triage(question) and found.probability is None
 
 
 def test_misspelled_drugs_are_recognised_but_everyday_words_are_not() -> None:
@@ -189,7 +234,8 @@ def test_shipped_model_matches_the_feature_list_and_the_tuning_set() -> None:
     expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in DEFAULT_QUESTIONS}
     assert model.meta["questions_sha256"] == expected
     assert load_ranker().meta["questions_sha256"] == expected
-    assert "holdout_v3.jsonl" not in expected  # the fresh held-out set is never fitted on
+    assert "holdout_v4.jsonl" not in expected  # the fresh held-out set is never fitted on
+    assert all(p.name != "holdout_v4.jsonl" for p in BANK_FILES)  # ... nor among the known questions
 
 
 def test_more_evidence_never_lowers_the_probability() -> None:
