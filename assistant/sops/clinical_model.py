@@ -22,8 +22,6 @@ rules work alone.
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -34,6 +32,7 @@ import numpy as np
 
 from assistant.config import REPO_ROOT
 from assistant.errors import InvalidInput
+from assistant.sops.linear_json import linear_score, read_model_file, sigmoid
 
 MODEL_FILE = REPO_ROOT / "knowledge" / "models" / "clinical_triage.json"
 SIGNALS: tuple[str, ...] = (
@@ -60,16 +59,12 @@ class ClinicalModel:
     meta: dict[str, object] = field(default_factory=dict, compare=False)
 
     def probability(self, vector: np.ndarray, signals: list[float]) -> float:
-        x = np.concatenate([np.asarray(vector, dtype=np.float64), np.asarray(signals, dtype=np.float64)])
-        if x.shape[0] != len(self.coef):
+        x = [*np.asarray(vector, dtype=np.float64).tolist(), *signals]
+        if len(x) != len(self.coef):
             raise InvalidInput(
-                f"clinical triage model expects {len(self.coef)} inputs, got {x.shape[0]}: refit it"
+                f"clinical triage model expects {len(self.coef)} inputs, got {len(x)}: refit it"
             )
-        z = (
-            float(((x - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef))
-            + self.intercept
-        )
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+        return sigmoid(linear_score(x, self.mean, self.scale, self.coef, start=self.intercept))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -113,11 +108,7 @@ def load_clinical_model(path: Path = MODEL_FILE) -> ClinicalModel | None:
     """The shipped model, or None when there is none (the rules then work alone)."""
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path.name}: unreadable clinical triage model ({exc})") from exc
-    return ClinicalModel.from_json(data, path.name)
+    return ClinicalModel.from_json(read_model_file(path, "clinical triage model"), path.name)
 
 
 # -- fitting (``rxdesk eval fit-triage``) -------------------------------------------------------------

@@ -25,7 +25,6 @@ Two thresholds give three outcomes:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 
 from assistant.config import REPO_ROOT
 from assistant.errors import InvalidInput
-from assistant.sops.linear_json import linear_parts, read_model_file
+from assistant.sops.linear_json import linear_parts, linear_score, read_model_file, sigmoid
 
 Decision = Literal["answer", "tentative", "abstain"]
 MODEL_FILE = REPO_ROOT / "knowledge" / "models" / "answer_decision.json"
@@ -77,10 +76,8 @@ class DecisionModel:
     meta: dict[str, object] = field(default_factory=dict, compare=False)
 
     def probability(self, values: dict[str, float]) -> float:
-        z = self.intercept
-        for name, mu, sd, w in zip(self.features, self.mean, self.scale, self.coef, strict=True):
-            z += w * (values.get(name, 0.0) - mu) / sd
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+        inputs = (values.get(name, 0.0) for name in self.features)
+        return sigmoid(linear_score(inputs, self.mean, self.scale, self.coef, start=self.intercept))
 
     def decide(self, probability: float) -> Decision:
         if probability >= self.answer_threshold:

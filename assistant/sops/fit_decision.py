@@ -29,6 +29,7 @@ import json
 import math
 import tempfile
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from assistant.errors import InvalidInput
 from assistant.sops.decision import FEATURES, MODEL_FILE, DecisionModel, fit_logistic, load_decision_model
 from assistant.sops.evaluate import EvalQuestion, load_questions
 from assistant.sops.index import SopIndex
+from assistant.sops.question_bank import QuestionBank
 from assistant.sops.ranker import RANKER_FILE, SOP_FEATURES, SopRanker, fit_conditional_logit, load_ranker
 from assistant.sops.search import Retriever
 from assistant.sops.triage import triage
@@ -65,7 +67,15 @@ THRESHOLD_GRID = tuple(round(0.05 + 0.01 * i, 2) for i in range(91))  # 0.05 .. 
 def _unseen(retriever: Retriever, q: EvalQuestion, source: str) -> Retriever:
     """The retriever over a bank without the question's own file (nor the question itself, should
     another file repeat it): its bank signals are then those of a question from a new writer."""
-    return retriever.with_bank(retriever.bank.without(sources={source}, texts={q.question}))
+    bank = _without_file(retriever.bank, source)
+    if bank.contains(q.question):
+        bank = bank.without(texts={q.question})
+    return retriever.with_bank(bank)
+
+
+@lru_cache(maxsize=16)
+def _without_file(bank: QuestionBank, source: str) -> QuestionBank:
+    return bank.without(sources={source})  # one copy per file, not one per question
 
 
 def feature_rows(

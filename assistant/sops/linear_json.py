@@ -1,9 +1,11 @@
-"""Reading a standardized linear model (features, mean, scale, coef) from its JSON file: shared by
-the answer decision (decision.py) and the SOP re-ranker (ranker.py), with one-line errors."""
+"""Standardized linear models (mean, scale, coef): reading their JSON files with one-line errors and
+scoring them. Shared by the answer decision (decision.py), the SOP re-ranker (ranker.py) and the
+clinical triage model (clinical_model.py)."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,24 @@ from typing import Any
 from assistant.errors import InvalidInput
 
 Parts = tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], dict[str, Any]]
+
+
+def linear_score(
+    values: Iterable[float],
+    mean: Iterable[float],
+    scale: Iterable[float],
+    coef: Iterable[float],
+    start: float = 0.0,
+) -> float:
+    """``start`` + the sum of coef * (value - mean) / scale, added in input order (so repeatable)."""
+    z = start
+    for x, mu, sd, w in zip(values, mean, scale, coef, strict=True):
+        z += w * (x - mu) / sd
+    return z
+
+
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
 def read_model_file(path: Path, what: str) -> dict[str, Any]:

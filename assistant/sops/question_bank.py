@@ -95,9 +95,13 @@ class QuestionBank:
                 rows.setdefault(sop, []).append(i)
         self._sop_rows = {sop: np.asarray(r, dtype=np.int64) for sop, r in rows.items()}
         self._out_rows = np.asarray([i for i, e in enumerate(entries) if not e.sops], dtype=np.int64)
+        self._texts = {normalise(e.text) for e in entries}
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def contains(self, text: str) -> bool:
+        return normalise(text) in self._texts
 
     @property
     def sources(self) -> set[str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import REPO_ROOT
-from assistant.sops.linear_json import linear_parts, read_model_file
+from assistant.sops.linear_json import linear_parts, linear_score, read_model_file
 
 RANKER_FILE = REPO_ROOT / "knowledge" / "models" / "sop_ranker.json"
 CANDIDATE_SOPS = 10  # the re-ranker reorders the fused ranking's top SOPs only
@@ -55,13 +55,10 @@ class SopRanker:
     meta: dict[str, object] = field(default_factory=dict, compare=False)
 
     def scores(self, rows: list[dict[str, float]]) -> list[float]:
-        out = []
-        for values in rows:
-            z = 0.0
-            for name, mu, sd, w in zip(self.features, self.mean, self.scale, self.coef, strict=True):
-                z += w * (values.get(name, 0.0) - mu) / sd
-            out.append(z)
-        return out
+        return [
+            linear_score((values.get(name, 0.0) for name in self.features), self.mean, self.scale, self.coef)
+            for values in rows
+        ]
 
     @staticmethod
     def softmax(scores: list[float]) -> list[float]:

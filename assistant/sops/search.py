@@ -320,10 +320,7 @@ class Retriever:
         dense_ranking: list[int],
     ) -> tuple[list[str], list[dict[str, float]]]:
         """The fused ranking's top SOPs and the re-ranker's signals for each (ranker.SOP_FEATURES)."""
-        sop_fused: dict[str, float] = defaultdict(float)
-        for pos, score in fused.items():
-            sop = self._chunks[pos].sop_id
-            sop_fused[sop] = max(sop_fused[sop], score)
+        sop_fused = self._best_by_sop(fused)
         candidates = sorted(sop_fused, key=lambda s: -sop_fused[s])[:CANDIDATE_SOPS]
         if not candidates:
             return [], []
@@ -331,10 +328,7 @@ class Retriever:
         if bm25_scores is not None:
             for pos in bm25_ranking:
                 sop_bm25[self._chunks[pos].sop_id].append(float(bm25_scores[pos]))
-        sop_cos: dict[str, float] = defaultdict(float)
-        for pos, sim in sims.items():
-            sop = self._chunks[pos].sop_id
-            sop_cos[sop] = max(sop_cos[sop], sim)
+        sop_cos = self._best_by_sop(sims)
         bm25_sops = self._sop_order(bm25_ranking)
         dense_sops = self._sop_order(dense_ranking)
         bm25 = self.bm25
@@ -408,6 +402,14 @@ class Retriever:
                 fused[pos] += DENSE_WEIGHT / (RRF_K + rank + 1)
         return fused, sims, bm25_ranking, bm25_scores, dense_ranking
 
+    def _best_by_sop(self, scores: dict[int, float]) -> dict[str, float]:
+        """Each SOP's best chunk score (fused score or cosine); SOPs without a chunk are absent."""
+        best: dict[str, float] = defaultdict(float)
+        for pos, score in scores.items():
+            sop = self._chunks[pos].sop_id
+            best[sop] = max(best[sop], score)
+        return best
+
     def _sop_order(self, ranking: list[int]) -> list[str]:
         seen: dict[str, None] = {}
         for pos in ranking:
@@ -427,14 +429,7 @@ class Retriever:
         """The evidence signals the decision model weighs (names in decision.FEATURES)."""
         top = sections[0]
         top_sop = top.sop_id
-        sop_fused: dict[str, float] = defaultdict(float)
-        sop_cos: dict[str, float] = defaultdict(float)
-        for pos, score in fused.items():
-            sop = self._chunks[pos].sop_id
-            sop_fused[sop] = max(sop_fused[sop], score)
-        for pos, sim in sims.items():
-            sop = self._chunks[pos].sop_id
-            sop_cos[sop] = max(sop_cos[sop], sim)
+        sop_fused, sop_cos = self._best_by_sop(fused), self._best_by_sop(sims)
         others_fused = [v for s, v in sop_fused.items() if s != top_sop]
         others_cos = [v for s, v in sop_cos.items() if s != top_sop]
         top_fused = sop_fused[top_sop] or 1.0

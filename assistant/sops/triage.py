@@ -251,23 +251,6 @@ _STRONG_RE = re.compile("|".join(f"(?:{p})" for p in _STRONG), re.I)
 _CONDITIONED_RE = [re.compile(p, re.I) for p in _DRUG_CONDITIONED]
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 _WORD = re.compile(r"[a-z]+")
-# Cheap pre-filter: without any of these words a question cannot be clinical, so the drug
-# dictionary (about 1.5 s to load) is only consulted for questions that might be.
-_ANY_CUE = re.compile(
-    r"dos(?:e|age|ing)|interact|contraindicat|double|missed|safe|ok\b|okay|fine|alright|problem|bad\b|"
-    r"dangerous|together|can |could |may |should |stop|hold|old\b|kid|child|toddler|infant|baby|newborn|"
-    r"pediatric|paediatric|pregnan|breast|nursing|kidney|renal|egfr|crcl|creatinine|liver|hepatic|"
-    r"dialysis|weigh|lbs?\b|kg\b|side effect|allerg|rash|hives|dizzy|ache|bleed|bruis|mistake|too many|"
-    r"too much|extra|overdos|took|how much|how many|mg\b|with|while|\bon\b|\band\b|plus|recommend|"
-    r"better|best|alternative|what otc|therapeutic|add|eligib|qualif|young|soon|how long|reaction|cross|"
-    r"accident|instead|gonna|got into|poison|swallow|ate |chewed|puk|throw|vomit|sick|nause|feel|felt|diarrh|"
-    r"constipat|headache|palpitat|heart|tingl|numb|swell|swollen|insomnia|sleep|hair|blacked|passed out|faint|"
-    r"breath|since|same|equivalent|interchangeable|as good|as strong|forgot|keep|normal|good for|otc|suggest|"
-    r"itch|dizz|jitter|shaky|drowsy|tired|cough|\+|combo|combination|worr|issue|concern|avoid|stay away|look|seem|"
-    r"sound|purpose|intentional|as written|stay on|stay off|go off|come off|restart|change|affect|husband|wife|"
-    r"borrow|organizer|swell|broke out|what does",
-    re.I,
-)
 
 
 class Triage(BaseModel):
@@ -406,11 +389,11 @@ def drug_mentions(question: str) -> list[str]:
 def triage(question: str) -> Triage:
     """Rules first; what they let through, the learned model may still send to the pharmacist."""
     text = question.replace("’", "'")
-    found = rule_triage(text)
+    drugs = drug_mentions(text)  # once: the rules and the model's signals both use them
+    found = rule_triage(text, drugs)
     if found.clinical or _STAFF_STATE.search(text):  # the employee's own state: a handling question
         return found
-    signals = rule_signals(text)
-    probability = clinical_probability(text, signals)
+    probability = clinical_probability(text, rule_signals(text, drugs))
     if probability is None:
         return found
     model = load_clinical_model()
@@ -418,16 +401,17 @@ def triage(question: str) -> Triage:
         return Triage(
             clinical=True,
             reasons=[f"clinical model p={probability:.2f}", *found.reasons],
-            drugs=found.drugs or drug_mentions(text),
+            drugs=drugs,
             probability=round(probability, 4),
         )
     return found.model_copy(update={"probability": round(probability, 4)})
 
 
-def rule_signals(text: str) -> list[float]:
+def rule_signals(text: str, drugs: list[str] | None = None) -> list[float]:
     """The rules' partial evidence, as the clinical model's inputs (clinical_model.SIGNALS order)."""
+    drugs = drug_mentions(text) if drugs is None else drugs
     return [
-        min(len(drug_mentions(text)), 3) / 3,
+        min(len(drugs), 3) / 3,
         float(bool(_PROCEDURAL.search(text))),
         float(bool(_CONDITION.search(text))),
         float(bool(_JUDGMENT.search(text))),
@@ -449,14 +433,13 @@ def clinical_probability(text: str, signals: list[float] | None = None) -> float
     return model.probability(vector, signals if signals is not None else rule_signals(text))
 
 
-def rule_triage(text: str) -> Triage:
+def rule_triage(text: str, drugs: list[str] | None = None) -> Triage:
+    """The pattern rules alone (``drugs``: the question's drug mentions, when already found)."""
     strong = _STRONG_RE.search(text)
     if strong:
         return Triage(clinical=True, reasons=[f"asks: {strong.group(0)}"], drugs=[])
-    if not _ANY_CUE.search(text):
-        return Triage(clinical=False)
     procedural = _PROCEDURAL.search(text)
-    drugs = drug_mentions(text)
+    drugs = drug_mentions(text) if drugs is None else drugs
     substitution = _SUBSTITUTION.search(text)
     if substitution and len(drugs) >= 2:
         return Triage(clinical=True, reasons=[f"substitution: {substitution.group(0)}"], drugs=drugs)

@@ -45,7 +45,7 @@ def test_the_model_file_round_trips_and_refuses_a_mismatch(tmp_path: Path) -> No
         ClinicalModel.from_json({**data, "intercept": "high"})
     bad = tmp_path / "clinical.json"
     bad.write_text("{not json")
-    with pytest.raises(InvalidInput, match="unreadable clinical triage model"):
+    with pytest.raises(InvalidInput, match="clinical triage model is not valid JSON"):
         load_clinical_model.__wrapped__(bad)
     assert load_clinical_model.__wrapped__(tmp_path / "absent.json") is None
 
